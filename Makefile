@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` (the service on the sample corpus) and
+# `make test` (everything CI checks). Both create .venv and install what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint unit bench services clean
+
+install: $(STAMP)
+
+# torch first and alone: the CPU wheel on disk, so nothing pulls a CUDA build.
+# unstructured-inference without its dependencies: they pull timm → torchvision, which
+# breaks sentence-transformers; the fast PDF path needs only the package itself.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps -c requirements.lock unstructured-inference
+	$(BIN)/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('torchvision') is not None)" \
+	  || (echo "torchvision is installed and breaks sentence-transformers: remove it" && exit 1)
+	touch $(STAMP)
+
+run: install
+	$(BIN)/verity ingest corpora/django --source django
+	VERITY_WATCH_DIRS=django=corpora/django $(BIN)/verity up
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+services:
+	bash scripts/services.sh
+
+test: install services lint
+	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered
+
+bench: install
+	$(BIN)/python bench/bench_ingest.py --corpus corpora/django
+
+clean:
+	rm -rf $(VENV) .verity .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -1,0 +1,404 @@
+"""The catalog store: documents and their versions, chunks and tombstones.
+
+Writes that create a version are optimistic: they name the version they expect to be
+current, and fail with `ConcurrentUpdate` if another writer got there first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from catalog.failures import FailureLog
+from catalog.tables import chunks, document_versions, documents, sources, tombstones
+from core.errors import CatalogError, ConcurrentUpdate
+from schemas import Chunk, ChunkDiff, DocumentStatus, DocumentVersion, SourceDocument, Tombstone
+from schemas.migrations import CURRENT_VERSIONS, load_record
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utc_now() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A chunk about to be stored: what the chunker produced, before it has a version."""
+
+    chunk_id: str
+    text: str
+    heading_path: tuple[str, ...]
+    page: int | None
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    """One line of `verity docs`: a document and its current version."""
+
+    document: SourceDocument
+    sha256: str | None
+    chunk_count: int
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Catalog:
+    """Every version of every document, the current one marked, deletions tombstoned."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine = make_engine(url)
+        self.failures = FailureLog(self.engine)
+
+    def migrate(self) -> None:
+        """Bring the database schema to the newest Alembic revision."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise CatalogError(f"cannot migrate the catalog at {self.safe_url}: {exc}") from exc
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- sources ------------------------------------------------------------------------
+
+    def register_source(self, name: str, root: Path) -> None:
+        """Remember a source's root folder (idempotent; a new root replaces the old)."""
+        with self._tx() as conn:
+            row = conn.execute(select(sources.c.root).where(sources.c.name == name)).first()
+            if row is None:
+                conn.execute(
+                    sources.insert().values(name=name, root=str(root), created_at=utc_now())
+                )
+            elif row.root != str(root):
+                conn.execute(update(sources).where(sources.c.name == name).values(root=str(root)))
+
+    def source_roots(self) -> dict[str, Path]:
+        """Every registered source and its root folder."""
+        with self.engine.connect() as conn:
+            return {r.name: Path(r.root) for r in conn.execute(select(sources))}
+
+    # -- reading --------------------------------------------------------------------------
+
+    def document(self, doc_id: str) -> SourceDocument | None:
+        """A document by id, deleted ones included."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(documents).where(documents.c.doc_id == doc_id)).first()
+        return _document(row._mapping) if row else None
+
+    def documents(self, source: str | None = None) -> list[SourceDocument]:
+        """Every document (deleted ones included), ordered by id."""
+        query = select(documents).order_by(documents.c.doc_id)
+        if source is not None:
+            query = query.where(documents.c.source == source)
+        with self.engine.connect() as conn:
+            return [_document(r._mapping) for r in conn.execute(query)]
+
+    def summaries(self) -> list[DocumentSummary]:
+        """Every document with its current version's sha and chunk count."""
+        query = (
+            select(documents, document_versions.c.sha256, document_versions.c.chunk_count)
+            .select_from(
+                documents.outerjoin(
+                    document_versions,
+                    (document_versions.c.doc_id == documents.c.doc_id)
+                    & (document_versions.c.version == documents.c.current_version),
+                )
+            )
+            .order_by(documents.c.doc_id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                DocumentSummary(_document(r._mapping), r.sha256, r.chunk_count or 0)
+                for r in conn.execute(query)
+            ]
+
+    def seen_stats(self, source: str) -> dict[str, tuple[int | None, int | None, str | None]]:
+        """rel_path → (size, mtime_ns, current sha) for the source's live documents."""
+        query = (
+            select(
+                documents.c.rel_path,
+                documents.c.seen_size,
+                documents.c.seen_mtime_ns,
+                document_versions.c.sha256,
+            )
+            .select_from(
+                documents.join(
+                    document_versions,
+                    (document_versions.c.doc_id == documents.c.doc_id)
+                    & (document_versions.c.version == documents.c.current_version),
+                )
+            )
+            .where(documents.c.source == source)
+        )
+        with self.engine.connect() as conn:
+            return {r.rel_path: (r.seen_size, r.seen_mtime_ns, r.sha256) for r in conn.execute(query)}
+
+    def version(self, doc_id: str, version: int) -> DocumentVersion | None:
+        """One version of a document."""
+        query = select(document_versions).where(
+            (document_versions.c.doc_id == doc_id) & (document_versions.c.version == version)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _version(row._mapping) if row else None
+
+    def versions(self, doc_id: str) -> list[DocumentVersion]:
+        """Every version of a document, oldest first."""
+        query = (
+            select(document_versions)
+            .where(document_versions.c.doc_id == doc_id)
+            .order_by(document_versions.c.version)
+        )
+        with self.engine.connect() as conn:
+            return [_version(r._mapping) for r in conn.execute(query)]
+
+    def current_version(self, doc_id: str) -> DocumentVersion | None:
+        """The version marked current, or None if the document is deleted or unknown."""
+        doc = self.document(doc_id)
+        if doc is None or doc.current_version is None:
+            return None
+        return self.version(doc_id, doc.current_version)
+
+    def chunks(self, doc_id: str, version: int) -> list[Chunk]:
+        """The chunks of one version, in document order, text included."""
+        query = (
+            select(chunks)
+            .where((chunks.c.doc_id == doc_id) & (chunks.c.version == version))
+            .order_by(chunks.c.ordinal)
+        )
+        with self.engine.connect() as conn:
+            return [load_record("chunk", dict(r._mapping)) for r in conn.execute(query)]
+
+    def tombstones(self, doc_id: str | None = None) -> list[Tombstone]:
+        """Deletion records, oldest first."""
+        query = select(tombstones).order_by(tombstones.c.tombstone_id)
+        if doc_id is not None:
+            query = query.where(tombstones.c.doc_id == doc_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for row in rows:
+            row.pop("tombstone_id")
+            row["deleted_at"] = as_utc(row["deleted_at"])
+        return [load_record("tombstone", row) for row in rows]
+
+    # -- writing --------------------------------------------------------------------------
+
+    def commit_version(
+        self,
+        doc_id: str,
+        source: str,
+        rel_path: str,
+        *,
+        expected_current: int | None,
+        sha256: str,
+        size_bytes: int,
+        media_type: str,
+        new_chunks: Sequence[NewChunk],
+        stat: tuple[int, int] | None = None,
+    ) -> DocumentVersion:
+        """Store a new version with its chunks and mark it current, in one transaction.
+
+        `expected_current` is the version the caller saw as current (None: none); if the
+        catalog has moved on meanwhile, nothing is written and `ConcurrentUpdate` is raised.
+        """
+        now = utc_now()
+        try:
+            with self._tx() as conn:
+                doc = conn.execute(select(documents).where(documents.c.doc_id == doc_id)).first()
+                current = doc.current_version if doc else None
+                if current != expected_current:
+                    raise ConcurrentUpdate(
+                        f"{doc_id}: expected current version {expected_current}, found {current}"
+                    )
+                old_ids = _chunk_ids(conn, doc_id, current) if current else []
+                number = _max_version(conn, doc_id) + 1
+                diff = chunk_diff(old_ids, [c.chunk_id for c in new_chunks])
+                version = DocumentVersion(
+                    doc_id=doc_id,
+                    version=number,
+                    sha256=sha256,
+                    size_bytes=size_bytes,
+                    media_type=media_type,
+                    created_at=now,
+                    chunk_count=len(new_chunks),
+                    diff=diff,
+                )
+                _upsert_document(conn, doc is None, doc_id, source, rel_path, number, now, stat)
+                conn.execute(document_versions.insert().values(**version.model_dump()))
+                if new_chunks:
+                    rows = [_chunk_row(doc_id, number, i, c) for i, c in enumerate(new_chunks)]
+                    conn.execute(chunks.insert(), rows)
+        except IntegrityError as exc:
+            raise ConcurrentUpdate(f"{doc_id}: another writer created a version first") from exc
+        return version
+
+    def note_stat(self, doc_id: str, size: int, mtime_ns: int) -> None:
+        """Remember the file's size and mtime (bytes unchanged, so no new version)."""
+        with self._tx() as conn:
+            conn.execute(
+                update(documents)
+                .where(documents.c.doc_id == doc_id)
+                .values(seen_size=size, seen_mtime_ns=mtime_ns)
+            )
+
+    def delete_document(self, doc_id: str) -> Tombstone | None:
+        """Tombstone the document's current version; None if it is already gone (idempotent)."""
+        now = utc_now()
+        with self._tx() as conn:
+            doc = conn.execute(select(documents).where(documents.c.doc_id == doc_id)).first()
+            if doc is None or doc.current_version is None:
+                return None
+            sha = conn.execute(
+                select(document_versions.c.sha256).where(
+                    (document_versions.c.doc_id == doc_id)
+                    & (document_versions.c.version == doc.current_version)
+                )
+            ).scalar_one()
+            tomb = Tombstone(
+                doc_id=doc_id, last_version=doc.current_version, sha256=sha, deleted_at=now
+            )
+            conn.execute(tombstones.insert().values(**tomb.model_dump()))
+            conn.execute(
+                update(documents)
+                .where(documents.c.doc_id == doc_id)
+                .values(
+                    current_version=None,
+                    status=DocumentStatus.DELETED.value,
+                    updated_at=now,
+                    seen_size=None,
+                    seen_mtime_ns=None,
+                )
+            )
+        return tomb
+
+
+def chunk_diff(old_ids: Sequence[str], new_ids: Sequence[str]) -> ChunkDiff:
+    """Added, removed and unchanged chunk ids between two versions (order kept)."""
+    old, new = set(old_ids), set(new_ids)
+    return ChunkDiff(
+        added=[c for c in new_ids if c not in old],
+        removed=[c for c in old_ids if c not in new],
+        unchanged=[c for c in new_ids if c in old],
+    )
+
+
+def _chunk_ids(conn: Connection, doc_id: str, version: int) -> list[str]:
+    query = (
+        select(chunks.c.chunk_id)
+        .where((chunks.c.doc_id == doc_id) & (chunks.c.version == version))
+        .order_by(chunks.c.ordinal)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def _max_version(conn: Connection, doc_id: str) -> int:
+    query = select(func.max(document_versions.c.version)).where(
+        document_versions.c.doc_id == doc_id
+    )
+    return int(conn.execute(query).scalar() or 0)
+
+
+def _upsert_document(
+    conn: Connection,
+    is_new: bool,
+    doc_id: str,
+    source: str,
+    rel_path: str,
+    version: int,
+    now: datetime,
+    stat: tuple[int, int] | None,
+) -> None:
+    values: dict[str, Any] = {
+        "current_version": version,
+        "status": DocumentStatus.ACTIVE.value,
+        "updated_at": now,
+        "seen_size": stat[0] if stat else None,
+        "seen_mtime_ns": stat[1] if stat else None,
+    }
+    if is_new:
+        conn.execute(
+            documents.insert().values(
+                doc_id=doc_id,
+                source=source,
+                rel_path=rel_path,
+                created_at=now,
+                schema_version=CURRENT_VERSIONS["source_document"],
+                **values,
+            )
+        )
+    else:
+        conn.execute(update(documents).where(documents.c.doc_id == doc_id).values(**values))
+
+
+def _chunk_row(doc_id: str, version: int, ordinal: int, chunk: NewChunk) -> dict[str, Any]:
+    return {
+        "doc_id": doc_id,
+        "version": version,
+        "ordinal": ordinal,
+        "chunk_id": chunk.chunk_id,
+        "text": chunk.text,
+        "heading_path": list(chunk.heading_path),
+        "page": chunk.page,
+        "schema_version": CURRENT_VERSIONS["chunk"],
+    }
+
+
+def _document(row: Any) -> SourceDocument:
+    raw = {k: row[k] for k in SourceDocument.model_fields if k in row}
+    raw["created_at"], raw["updated_at"] = as_utc(row["created_at"]), as_utc(row["updated_at"])
+    return load_record("source_document", raw)  # type: ignore[no-any-return]
+
+
+def _version(row: Any) -> DocumentVersion:
+    raw = dict(row)
+    raw["created_at"] = as_utc(raw["created_at"])
+    return load_record("document_version", raw)  # type: ignore[no-any-return]

@@ -1,0 +1,105 @@
+"""Table definitions. Changing one needs a new Alembic migration in `migrations/versions/`."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("root", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("doc_id", String(1200), primary_key=True),
+    Column("source", String(200), nullable=False, index=True),
+    Column("rel_path", Text, nullable=False),
+    Column("current_version", Integer, nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the file as last seen, so a reconcile can skip hashing what did not change
+    Column("seen_size", BigInteger, nullable=True),
+    Column("seen_mtime_ns", BigInteger, nullable=True),
+    Column("schema_version", Integer, nullable=False),
+)
+
+document_versions = Table(
+    "document_versions",
+    metadata,
+    Column("doc_id", String(1200), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("chunk_count", Integer, nullable=False),
+    Column("diff", JSON, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    ForeignKeyConstraint(["doc_id"], ["documents.doc_id"]),
+)
+
+chunks = Table(
+    "chunks",
+    metadata,
+    Column("doc_id", String(1200), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("chunk_id", String(32), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("heading_path", JSON, nullable=False),
+    Column("page", Integer, nullable=True),
+    Column("schema_version", Integer, nullable=False),
+    ForeignKeyConstraint(
+        ["doc_id", "version"], ["document_versions.doc_id", "document_versions.version"]
+    ),
+)
+
+tombstones = Table(
+    "tombstones",
+    metadata,
+    Column("tombstone_id", Integer, primary_key=True, autoincrement=True),
+    Column("doc_id", String(1200), nullable=False, index=True),
+    Column("last_version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("deleted_at", DateTime(timezone=True), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+)
+
+ingest_failures = Table(
+    "ingest_failures",
+    metadata,
+    Column("failure_id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("doc_id", String(1200), nullable=False),
+    Column("sha256", String(64), nullable=True),
+    Column("reason", String(40), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("quarantined", Boolean, nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("schema_version", Integer, nullable=False),
+    Index("ix_failures_doc_open", "doc_id", "resolved_at"),
+)

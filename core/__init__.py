@@ -1,0 +1,1 @@
+"""Verity's shared kernel: settings, the error tree, stable ids and the ports (protocols)."""

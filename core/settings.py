@@ -1,0 +1,76 @@
+"""The one `Settings` object (environment prefix `VERITY_`), read once at the edge and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class WatchDir(BaseModel):
+    """A named source: a folder whose files become documents `<name>/<relative path>`."""
+
+    name: str
+    root: Path
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not value or "/" in value or value.strip() != value:
+            raise ValueError(f"source name {value!r} must be non-empty, without '/' or padding")
+        return value
+
+
+def parse_watch_dirs(raw: str) -> list[WatchDir]:
+    """Parse `name=path,name2=path2` (a bare `path` is named after its folder)."""
+    dirs: list[WatchDir] = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, path = item.partition("=")
+        if not sep:
+            name, path = Path(item).name, item
+        dirs.append(WatchDir(name=name.strip(), root=Path(path.strip())))
+    names = [d.name for d in dirs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"VERITY_WATCH_DIRS names a source twice: {names}")
+    return dirs
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Environment: `VERITY_<FIELD>`; see README for each."""
+
+    model_config = SettingsConfigDict(env_prefix="VERITY_", extra="ignore")
+
+    data_dir: Path = Path(".verity")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite under data_dir"
+    )
+    watch_dirs: Annotated[list[WatchDir], NoDecode] = Field(default_factory=list)
+
+    max_file_mb: float = Field(default=50.0, gt=0)
+    max_inflated_mb: float = Field(default=200.0, gt=0, description="cap on bytes unzipped")
+    parse_timeout_s: float = Field(default=60.0, gt=0)
+    parse_memory_mb: int = Field(default=1024, gt=0, description="address space a parse may add")
+    max_attempts: int = Field(default=3, ge=1)
+
+    debounce_s: float = Field(default=0.5, ge=0)
+    settle_s: float = Field(default=1.0, ge=0, description="a file must be still this long")
+    reconcile_interval_s: float = Field(default=300.0, gt=0)
+
+    chunk_max_words: int = Field(default=180, ge=20)
+    chunk_min_words: int = Field(default=40, ge=1)
+
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+
+    @field_validator("watch_dirs", mode="before")
+    @classmethod
+    def _watch_dirs(cls, value: object) -> object:
+        return parse_watch_dirs(value) if isinstance(value, str) else value
+
+    @property
+    def catalog_url(self) -> str:
+        """The catalog database: `database_url`, or SQLite in `data_dir`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"

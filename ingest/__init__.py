@@ -1,0 +1,1 @@
+"""Ingestion: watch folders → detect change → parse → chunk → version (into the catalog)."""

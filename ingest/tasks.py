@@ -1,0 +1,210 @@
+"""The task functions: `ingest_file`, `delete_file`, `reindex`. Every runner calls these.
+
+Each is idempotent: run twice, the second run changes nothing. A failure is recorded
+(`IngestFailure`) and leaves the document's current version as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog import Catalog
+from core.errors import CatalogError, FileUnstable, IngestError
+from core.ids import document_id, sha256_hex
+from ingest.chunking import ChunkPolicy, chunk_blocks
+from ingest.files import FileFacts, assert_unchanged, check_name, inspect, printable_path, read_stable
+from ingest.parsing import ParserPool
+from schemas import ReasonCode
+from schemas.tasks import DeleteFile, IngestFile, Reindex, Task, TaskResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one file may cost."""
+
+    max_file_bytes: int
+    max_attempts: int = 3
+    settle_s: float = 0.0
+
+
+@dataclass
+class IngestContext:
+    """What the task functions need: the catalog, the parser, the limits, the chunk policy."""
+
+    catalog: Catalog
+    parser: ParserPool
+    limits: Limits
+    policy: ChunkPolicy
+
+    def root(self, source: str) -> Path:
+        """The root folder of a registered source."""
+        roots = self.catalog.source_roots()
+        if source not in roots:
+            raise CatalogError(f"unknown source {source!r}; known: {sorted(roots)}")
+        return roots[source]
+
+
+def run_task(ctx: IngestContext, task: Task) -> TaskResult:
+    """Dispatch one task message to its function."""
+    if isinstance(task, IngestFile):
+        return ingest_file(ctx, task)
+    if isinstance(task, DeleteFile):
+        return delete_file(ctx, task)
+    return reindex(ctx, task)
+
+
+def ingest_file(ctx: IngestContext, task: IngestFile, force: bool = False) -> TaskResult:
+    """Bring one file into the catalog: a new version if its bytes (or chunks) changed."""
+    result = TaskResult(task=task, documents=1)
+    root = ctx.root(task.source)
+    doc_id = document_id(task.source, printable_path(task.rel_path))
+    sha: str | None = None
+    try:
+        check_name(task.rel_path)
+        facts = inspect(root, task.rel_path, ctx.limits.max_file_bytes)
+        _check_settled(facts, ctx.limits.settle_s)
+        data = read_stable(facts, ctx.limits.max_file_bytes)
+        sha = sha256_hex(data)
+        return _ingest_bytes(ctx, task, result, doc_id, facts, data, sha, force)
+    except FileNotFoundError:
+        return delete_file(ctx, DeleteFile(source=task.source, rel_path=task.rel_path))
+    except FileUnstable as exc:
+        result.deferred = 1
+        result.error = str(exc)
+        return result
+    except IngestError as exc:
+        _record_failure(ctx, task, doc_id, sha, exc)
+        result.failed = 1
+        result.error = f"{exc.reason.value}: {exc}"
+        return result
+    except OSError as exc:
+        error = IngestError(f"cannot read the file: {exc.strerror}", ReasonCode.IO_ERROR)
+        _record_failure(ctx, task, doc_id, sha, error)
+        result.failed = 1
+        result.error = f"{error.reason.value}: {error}"
+        return result
+
+
+def _ingest_bytes(
+    ctx: IngestContext,
+    task: IngestFile,
+    result: TaskResult,
+    doc_id: str,
+    facts: FileFacts,
+    data: bytes,
+    sha: str,
+    force: bool,
+) -> TaskResult:
+    current = ctx.catalog.current_version(doc_id)
+    if current is not None and current.sha256 == sha and not force:
+        ctx.catalog.note_stat(doc_id, facts.size, facts.mtime_ns)
+        ctx.catalog.failures.resolve(doc_id)
+        result.unchanged = 1
+        return result
+    failure = ctx.catalog.failures.open_failure(doc_id, sha)
+    if failure is not None and failure.quarantined and not force:
+        result.failed = 1
+        result.error = f"quarantined after {failure.attempts} attempt(s): {failure.message}"
+        return result
+    blocks = ctx.parser.parse(data, Path(task.rel_path).name, facts.media_type)
+    new_chunks = chunk_blocks(doc_id, blocks, ctx.policy)
+    assert_unchanged(facts)  # edited or deleted mid-parse: the newer state wins
+    if current is not None and current.sha256 == sha:
+        old_ids = [c.chunk_id for c in ctx.catalog.chunks(doc_id, current.version)]
+        if old_ids == [c.chunk_id for c in new_chunks]:
+            result.unchanged = 1
+            return result
+    version = ctx.catalog.commit_version(
+        doc_id,
+        task.source,
+        task.rel_path,
+        expected_current=current.version if current else None,
+        sha256=sha,
+        size_bytes=len(data),
+        media_type=facts.media_type,
+        new_chunks=new_chunks,
+        stat=(facts.size, facts.mtime_ns),
+    )
+    ctx.catalog.failures.resolve(doc_id)
+    result.versions_created = 1
+    result.chunks_added = len(version.diff.added)
+    result.chunks_removed = len(version.diff.removed)
+    result.chunks_unchanged = len(version.diff.unchanged)
+    log.info("ingested %s v%d (%d chunks)", doc_id, version.version, version.chunk_count)
+    return result
+
+
+def delete_file(ctx: IngestContext, task: DeleteFile) -> TaskResult:
+    """The file is gone: tombstone its document. If the file is back, ingest it instead."""
+    root = ctx.root(task.source)
+    if os.path.lexists(root / task.rel_path):
+        return ingest_file(ctx, IngestFile(source=task.source, rel_path=task.rel_path))
+    doc_id = document_id(task.source, printable_path(task.rel_path))
+    tomb = ctx.catalog.delete_document(doc_id)
+    ctx.catalog.failures.resolve(doc_id)
+    result = TaskResult(task=task, documents=1)
+    if tomb is not None:
+        last = ctx.catalog.version(doc_id, tomb.last_version)
+        result.deleted = 1
+        result.chunks_removed = last.chunk_count if last else 0
+        log.info("deleted %s (last version %d)", doc_id, tomb.last_version)
+    return result
+
+
+def reindex(ctx: IngestContext, task: Reindex) -> TaskResult:
+    """Re-parse and re-chunk documents even if their bytes did not change; lifts quarantine."""
+    total = TaskResult(task=task)
+    for doc in ctx.catalog.documents(task.source):
+        if task.doc_id is not None and doc.doc_id != task.doc_id:
+            continue
+        if doc.current_version is None:
+            continue
+        one = ingest_file(ctx, IngestFile(source=doc.source, rel_path=doc.rel_path), force=True)
+        add_counts(total, one)
+    return total
+
+
+def add_counts(total: TaskResult, one: TaskResult) -> None:
+    """Add one result's counters to a running total."""
+    for name in COUNTERS:
+        setattr(total, name, getattr(total, name) + getattr(one, name))
+
+
+COUNTERS = (
+    "documents", "versions_created", "unchanged", "deleted", "chunks_added",
+    "chunks_removed", "chunks_unchanged", "failed", "deferred",
+)
+
+
+def _check_settled(facts: FileFacts, settle_s: float) -> None:
+    if settle_s and time.time() - facts.mtime_ns / 1e9 < settle_s:
+        raise FileUnstable(f"modified less than {settle_s:g} s ago; may still be written")
+
+
+def _record_failure(
+    ctx: IngestContext, task: IngestFile, doc_id: str, sha: str | None, exc: IngestError
+) -> None:
+    failure = ctx.catalog.failures.record(
+        source=task.source,
+        path=printable_path(task.rel_path),
+        doc_id=doc_id,
+        sha256=sha,
+        reason=exc.reason,
+        message=str(exc),
+        max_attempts=ctx.limits.max_attempts,
+    )
+    log.warning(
+        "ingest failed: %s (%s, attempt %d%s): %s",
+        doc_id,
+        exc.reason.value,
+        failure.attempts,
+        ", quarantined" if failure.quarantined else "",
+        exc,
+    )
+

@@ -1,0 +1,56 @@
+"""Task messages: the unit of ingestion work, the same for every runner (in-process, Celery)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Task(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IngestFile(_Task):
+    """Bring one file of a source into the catalog (new version if its bytes changed)."""
+
+    kind: Literal["ingest_file"] = "ingest_file"
+    source: str
+    rel_path: str
+
+
+class DeleteFile(_Task):
+    """The file is gone: record a tombstone for its document."""
+
+    kind: Literal["delete_file"] = "delete_file"
+    source: str
+    rel_path: str
+
+
+class Reindex(_Task):
+    """Re-read and re-chunk documents even when their bytes did not change."""
+
+    kind: Literal["reindex"] = "reindex"
+    doc_id: str | None = None
+    source: str | None = None
+
+
+Task = Annotated[IngestFile | DeleteFile | Reindex, Field(discriminator="kind")]
+
+
+class TaskResult(BaseModel):
+    """What one task did, in the counters `verity ingest --json` prints."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: Task
+    documents: int = 0
+    versions_created: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_unchanged: int = 0
+    failed: int = 0
+    deferred: int = 0
+    error: str | None = None

@@ -1,0 +1,109 @@
+"""Fixtures that build small real worlds: folders of files, catalogs on SQLite and
+PostgreSQL, the real parser process."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from catalog import Catalog  # noqa: E402
+from ingest.chunking import ChunkPolicy  # noqa: E402
+from ingest.parsing import ParserPool  # noqa: E402
+from ingest.tasks import IngestContext, Limits  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get(
+    "VERITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MB = 2**20
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """The PostgreSQL server the tests use (`make test` starts it if it is down)."""
+    engine = create_engine(PG_ADMIN_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # the message says what to do
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: run scripts/services.sh ({exc})")
+    finally:
+        engine.dispose()
+    return PG_ADMIN_URL
+
+
+def _fresh_pg_database(admin_url: str) -> tuple[str, str]:
+    name = f"verity_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'create database "{name}"'))
+    engine.dispose()
+    return name, admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_pg_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'drop database if exists "{name}" with (force)'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty catalog database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.db'}"
+        return
+    admin = request.getfixturevalue("pg_admin_url")
+    name, url = _fresh_pg_database(admin)
+    try:
+        yield url
+    finally:
+        _drop_pg_database(admin, name)
+
+
+@pytest.fixture
+def catalog(catalog_url: str) -> Iterator[Catalog]:
+    """A migrated catalog on each backend."""
+    store = Catalog(catalog_url)
+    store.migrate()
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def parser_pool() -> Iterator[ParserPool]:
+    """The real parser process (shared: it takes seconds to start)."""
+    pool = ParserPool(timeout_s=60, memory_mb=1024, max_inflated_bytes=20 * MB)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> Path:
+    """An empty source folder."""
+    root = tmp_path / "kb"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, kb: Path, parser_pool: ParserPool) -> Iterator[IngestContext]:
+    """Task context over a SQLite catalog with source `kb` registered."""
+    store = Catalog(f"sqlite:///{tmp_path / 'ctx.db'}")
+    store.migrate()
+    store.register_source("kb", kb)
+    yield IngestContext(
+        catalog=store,
+        parser=parser_pool,
+        limits=Limits(max_file_bytes=5 * MB, max_attempts=3),
+        policy=ChunkPolicy(max_words=120, min_words=30),
+    )
+    store.close()

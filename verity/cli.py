@@ -1,0 +1,226 @@
+"""The `verity` command line: thin commands over the wired service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from core.errors import VerityError
+from core.settings import Settings
+from ingest.reconcile import plan
+from ingest.tasks import add_counts
+from schemas.tasks import IngestFile, Reindex, Task, TaskResult
+from verity.wiring import IngestService, build_ingest, open_catalog
+
+SUMMARY_KEYS = (
+    "documents", "versions_created", "unchanged", "deleted", "chunks_added",
+    "chunks_removed", "chunks_unchanged", "failed",
+)
+
+
+class UsageError(VerityError):
+    """The command line asks for something that cannot be done."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `verity` console script."""
+    args = _parser().parse_args(argv)
+    level = logging.INFO if args.command in ("watch", "up") else logging.ERROR
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        return int(args.handler(args, settings))
+    except ValidationError as exc:
+        print(f"verity: bad setting: {exc}", file=sys.stderr)
+        return 2
+    except VerityError as exc:
+        print(f"verity: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verity", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="ingest files or folders now")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--source", help="source name (default: the folder's name)")
+    ingest.add_argument("--json", action="store_true", help="print one JSON summary")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    docs = commands.add_parser("docs", help="list documents and their current versions")
+    docs.add_argument("--json", action="store_true")
+    docs.set_defaults(handler=cmd_docs)
+
+    failures = commands.add_parser("failures", help="list files that could not be ingested")
+    failures.add_argument("--json", action="store_true")
+    failures.add_argument("--all", action="store_true", help="include resolved failures")
+    failures.set_defaults(handler=cmd_failures)
+
+    reindex = commands.add_parser("reindex", help="re-parse documents even if unchanged")
+    scope = reindex.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--doc", help="one document id")
+    scope.add_argument("--source", help="every document of one source")
+    scope.add_argument("--all", action="store_true", help="every document")
+    reindex.add_argument("--json", action="store_true")
+    reindex.set_defaults(handler=cmd_reindex)
+
+    for name, text in (("watch", "watch VERITY_WATCH_DIRS and ingest changes"),
+                       ("up", "run the service on the embedded default (for now: watch)")):
+        sub = commands.add_parser(name, help=text)
+        sub.set_defaults(handler=cmd_watch)
+    return parser
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity ingest PATH... [--source NAME] [--json]`."""
+    service = build_ingest(settings)
+    try:
+        tasks = _ingest_tasks(service, args.paths, args.source)
+        total = _run_all(service, tasks)
+    finally:
+        service.close()
+    _print_summary(total, args.json)
+    return 0
+
+
+def _ingest_tasks(service: IngestService, paths: list[Path], source: str | None) -> list[Task]:
+    folders = [p for p in paths if p.is_dir()]
+    if source and len(folders) > 1:
+        raise UsageError("--source names one folder; give folders one at a time")
+    tasks: list[Task] = []
+    for path in paths:
+        if path.is_dir():
+            name = source or path.resolve().name
+            service.register(name, path)
+            tasks.extend(plan(service.catalog, name, path.resolve(), trust_stat=False))
+        elif path.exists() or path.is_symlink():
+            name, root = _source_of(service, path, source)
+            rel_path = path.absolute().relative_to(root).as_posix()
+            tasks.append(IngestFile(source=name, rel_path=rel_path))
+        else:
+            raise UsageError(f"no such file or folder: {path}")
+    return tasks
+
+
+def _source_of(service: IngestService, path: Path, source: str | None) -> tuple[str, Path]:
+    """The registered source holding `path`, or its parent folder as a new source."""
+    roots = service.catalog.source_roots()
+    absolute = path.absolute()
+    if source is not None and source in roots:
+        if not absolute.is_relative_to(roots[source]):
+            raise UsageError(f"{path} is not inside source {source!r} ({roots[source]})")
+        return source, roots[source]
+    for name, root in roots.items():
+        if source is None and absolute.is_relative_to(root):
+            return name, root
+    name = source or absolute.parent.name
+    service.register(name, absolute.parent)
+    return name, absolute.parent.resolve()
+
+
+def _run_all(service: IngestService, tasks: list[Task]) -> TaskResult:
+    total = TaskResult(task=Reindex())
+    runner = service.runner
+    before = len(runner.results())
+    for task in tasks:
+        runner.submit(task)
+    runner.join()
+    for result in runner.results()[before:]:
+        add_counts(total, result)
+        if result.error and (result.failed or result.deferred):
+            print(f"verity: {_task_path(result.task)}: {result.error}", file=sys.stderr)
+    return total
+
+
+def _task_path(task: Task) -> str:
+    return getattr(task, "rel_path", None) or getattr(task, "doc_id", None) or "all"
+
+
+def _print_summary(total: TaskResult, as_json: bool) -> None:
+    summary = {key: getattr(total, key) for key in SUMMARY_KEYS}
+    if as_json:
+        print(json.dumps(summary))
+        return
+    print(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items()))
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity docs [--json]`."""
+    catalog = open_catalog(settings)
+    rows = [
+        {
+            "doc_id": s.document.doc_id,
+            "source": s.document.source,
+            "path": s.document.rel_path,
+            "version": s.document.current_version,
+            "sha256": s.sha256,
+            "chunks": s.chunk_count,
+            "status": s.document.status.value,
+            "updated_at": s.document.updated_at.isoformat(),
+        }
+        for s in catalog.summaries()
+    ]
+    catalog.close()
+    _print_rows(rows, args.json, ("doc_id", "version", "chunks", "status", "sha256"))
+    return 0
+
+
+def cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity failures [--json] [--all]`."""
+    catalog = open_catalog(settings)
+    rows = [f.model_dump(mode="json") for f in catalog.failures.list(args.all)]
+    catalog.close()
+    _print_rows(rows, args.json, ("doc_id", "reason", "attempts", "quarantined", "message"))
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity reindex --doc ID | --source NAME | --all`."""
+    service = build_ingest(settings)
+    try:
+        total = _run_all(service, [Reindex(doc_id=args.doc, source=args.source)])
+    finally:
+        service.close()
+    _print_summary(total, args.json)
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity watch`: reconcile every watched folder, then follow changes until stopped."""
+    if not settings.watch_dirs:
+        raise UsageError("nothing to watch: set VERITY_WATCH_DIRS=name=/path[,name2=/path2]")
+    service = build_ingest(settings)
+    watcher = service.watcher(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    watcher.start()
+    names = ", ".join(f"{d.name}={d.root}" for d in settings.watch_dirs)
+    logging.getLogger("verity").info("watching %s (Ctrl-C to stop)", names)
+    stop.wait()
+    watcher.stop()
+    service.close()
+    return 0
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=None))
+        return
+    if not rows:
+        print("(none)")
+        return
+    for row in rows:
+        print("  ".join(f"{row.get(c)}" for c in columns))
+
+

@@ -18,7 +18,6 @@ from schemas import IngestFailure, ReasonCode
 from schemas.migrations import CURRENT_VERSIONS, load_record
 
 
-
 class FailureLog:
     """Persisted `IngestFailure` records."""
 
@@ -42,9 +41,7 @@ class FailureLog:
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(table).where(
-                    (table.c.doc_id == doc_id)
-                    & _same_sha(sha256)
-                    & table.c.resolved_at.is_(None)
+                    (table.c.doc_id == doc_id) & _same_sha(sha256) & table.c.resolved_at.is_(None)
                 )
             ).first()
             attempts = (row.attempts if row else 0) + 1

@@ -180,7 +180,9 @@ class Catalog:
             .where(documents.c.source == source)
         )
         with self.engine.connect() as conn:
-            return {r.rel_path: (r.seen_size, r.seen_mtime_ns, r.sha256) for r in conn.execute(query)}
+            return {
+                r.rel_path: (r.seen_size, r.seen_mtime_ns, r.sha256) for r in conn.execute(query)
+            }
 
     def version(self, doc_id: str, version: int) -> DocumentVersion | None:
         """One version of a document."""
@@ -253,13 +255,15 @@ class Catalog:
         now = utc_now()
         try:
             with self._tx() as conn:
-                doc = conn.execute(select(documents).where(documents.c.doc_id == doc_id)).first()
-                current = doc.current_version if doc else None
-                if current != expected_current:
-                    raise ConcurrentUpdate(
-                        f"{doc_id}: expected current version {expected_current}, found {current}"
-                    )
-                old_ids = _chunk_ids(conn, doc_id, current) if current else []
+                _claim(
+                    conn,
+                    doc_id=doc_id,
+                    source=source,
+                    rel_path=rel_path,
+                    expected=expected_current,
+                    now=now,
+                )
+                old_ids = _chunk_ids(conn, doc_id, expected_current) if expected_current else []
                 number = _max_version(conn, doc_id) + 1
                 diff = chunk_diff(old_ids, [c.chunk_id for c in new_chunks])
                 version = DocumentVersion(
@@ -272,11 +276,20 @@ class Catalog:
                     chunk_count=len(new_chunks),
                     diff=diff,
                 )
-                _upsert_document(conn, doc is None, doc_id, source, rel_path, number, now, stat)
                 conn.execute(document_versions.insert().values(**version.model_dump()))
                 if new_chunks:
                     rows = [_chunk_row(doc_id, number, i, c) for i, c in enumerate(new_chunks)]
                     conn.execute(chunks.insert(), rows)
+                conn.execute(
+                    update(documents)
+                    .where(documents.c.doc_id == doc_id)
+                    .values(
+                        current_version=number,
+                        status=DocumentStatus.ACTIVE.value,
+                        seen_size=stat[0] if stat else None,
+                        seen_mtime_ns=stat[1] if stat else None,
+                    )
+                )
         except IntegrityError as exc:
             raise ConcurrentUpdate(f"{doc_id}: another writer created a version first") from exc
         return version
@@ -294,6 +307,11 @@ class Catalog:
         """Tombstone the document's current version; None if it is already gone (idempotent)."""
         now = utc_now()
         with self._tx() as conn:
+            # write first: takes the row lock (PostgreSQL) or the write lock (SQLite)
+            # before reading, so a racing commit cannot slip in between
+            conn.execute(
+                update(documents).where(documents.c.doc_id == doc_id).values(updated_at=now)
+            )
             doc = conn.execute(select(documents).where(documents.c.doc_id == doc_id)).first()
             if doc is None or doc.current_version is None:
                 return None
@@ -347,36 +365,41 @@ def _max_version(conn: Connection, doc_id: str) -> int:
     return int(conn.execute(query).scalar() or 0)
 
 
-def _upsert_document(
+def _claim(
     conn: Connection,
-    is_new: bool,
+    *,
     doc_id: str,
     source: str,
     rel_path: str,
-    version: int,
+    expected: int | None,
     now: datetime,
-    stat: tuple[int, int] | None,
 ) -> None:
-    values: dict[str, Any] = {
-        "current_version": version,
-        "status": DocumentStatus.ACTIVE.value,
-        "updated_at": now,
-        "seen_size": stat[0] if stat else None,
-        "seen_mtime_ns": stat[1] if stat else None,
-    }
-    if is_new:
-        conn.execute(
-            documents.insert().values(
-                doc_id=doc_id,
-                source=source,
-                rel_path=rel_path,
-                created_at=now,
-                schema_version=CURRENT_VERSIONS["source_document"],
-                **values,
-            )
+    """Lock the document row if its current version is still `expected`, else refuse.
+
+    The first statement of the transaction is this write, so it waits for any other
+    writer and then sees what that writer committed (no stale read on either backend).
+    """
+    current = documents.c.current_version
+    matches = current.is_(None) if expected is None else current == expected
+    claimed = conn.execute(
+        update(documents).where((documents.c.doc_id == doc_id) & matches).values(updated_at=now)
+    )
+    if claimed.rowcount == 1:
+        return
+    if expected is not None:
+        raise ConcurrentUpdate(f"{doc_id}: version {expected} is no longer current")
+    conn.execute(  # a new document; a racing creator makes this fail on the primary key
+        documents.insert().values(
+            doc_id=doc_id,
+            source=source,
+            rel_path=rel_path,
+            current_version=None,
+            status=DocumentStatus.ACTIVE.value,
+            created_at=now,
+            updated_at=now,
+            schema_version=CURRENT_VERSIONS["source_document"],
         )
-    else:
-        conn.execute(update(documents).where(documents.c.doc_id == doc_id).values(**values))
+    )
 
 
 def _chunk_row(doc_id: str, version: int, ordinal: int, chunk: NewChunk) -> dict[str, Any]:

@@ -1,21 +1,20 @@
 """The error tree. Every error a person may see carries what they need to act.
 
-    VerityError
-    ├── ConfigError                 a setting is missing or wrong
-    ├── CatalogError                the catalog database refused or is out of date
-    │   └── ConcurrentUpdate        someone else committed this document first
-    └── IngestError                 one file could not become a document version
-        ├── RejectedFile            refused before parsing (size, type, link, name, encoding)
-        ├── ParseError              the parser failed or found nothing
-        ├── ParseTimeout            the parser ran past its time limit (killed)
-        ├── ParseMemoryExceeded     the parser ran past its memory cap (killed)
-        └── FileUnstable            the file changed or vanished while being read
+VerityError
+├── ConfigError                 a setting is missing or wrong
+├── CatalogError                the catalog database refused or is out of date
+│   └── ConcurrentUpdate        someone else committed this document first
+└── IngestError                 one file could not become a document version
+    ├── RejectedFile            refused before parsing (size, type, link, name, encoding)
+    ├── ParseError              the parser failed or found nothing
+    ├── ParseTimeout            the parser ran past its time limit (killed)
+    ├── ParseMemoryExceeded     the parser ran past its memory cap (killed)
+    └── FileUnstable            the file changed or vanished while being read
 """
 
 from __future__ import annotations
 
 from schemas.records import ReasonCode
-
 
 #: Failures that may pass on a retry of the same bytes; all others are final for those bytes.
 TRANSIENT_REASONS = frozenset(

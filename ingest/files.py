@@ -18,8 +18,18 @@ from ingest.parsing.media import media_type_for
 from schemas import ReasonCode
 
 _TEMP_SUFFIXES = (
-    "~", ".tmp", ".temp", ".swp", ".swo", ".swx", ".part", ".crdownload", ".lock", ".lck",
-    ".partial", ".download",
+    "~",
+    ".tmp",
+    ".temp",
+    ".swp",
+    ".swo",
+    ".swx",
+    ".part",
+    ".crdownload",
+    ".lock",
+    ".lck",
+    ".partial",
+    ".download",
 )
 
 

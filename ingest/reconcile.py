@@ -48,12 +48,13 @@ def plan(catalog: Catalog, source: str, root: Path, trust_stat: bool = True) -> 
             st = os.lstat(root / rel_path)
         except FileNotFoundError:
             continue
-        if trust_stat and _unchanged(st, seen.get(rel_path), quarantined.get(printable_path(rel_path))):
+        if trust_stat and _unchanged(
+            st, seen.get(rel_path), quarantined.get(printable_path(rel_path))
+        ):
             continue
         tasks.append(IngestFile(source=source, rel_path=rel_path))
     tasks.extend(
-        DeleteFile(source=source, rel_path=rel_path)
-        for rel_path in sorted(set(seen) - on_disk)
+        DeleteFile(source=source, rel_path=rel_path) for rel_path in sorted(set(seen) - on_disk)
     )
     return tasks
 

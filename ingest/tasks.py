@@ -16,7 +16,14 @@ from catalog import Catalog
 from core.errors import CatalogError, FileUnstable, IngestError
 from core.ids import document_id, sha256_hex
 from ingest.chunking import ChunkPolicy, chunk_blocks
-from ingest.files import FileFacts, assert_unchanged, check_name, inspect, printable_path, read_stable
+from ingest.files import (
+    FileFacts,
+    assert_unchanged,
+    check_name,
+    inspect,
+    printable_path,
+    read_stable,
+)
 from ingest.parsing import ParserPool
 from schemas import ReasonCode
 from schemas.tasks import DeleteFile, IngestFile, Reindex, Task, TaskResult
@@ -50,6 +57,16 @@ class IngestContext:
         return roots[source]
 
 
+@dataclass(frozen=True)
+class FileRead:
+    """A file's bytes as read, with its facts and hash."""
+
+    doc_id: str
+    facts: FileFacts
+    data: bytes
+    sha256: str
+
+
 def run_task(ctx: IngestContext, task: Task) -> TaskResult:
     """Dispatch one task message to its function."""
     if isinstance(task, IngestFile):
@@ -71,7 +88,8 @@ def ingest_file(ctx: IngestContext, task: IngestFile, force: bool = False) -> Ta
         _check_settled(facts, ctx.limits.settle_s)
         data = read_stable(facts, ctx.limits.max_file_bytes)
         sha = sha256_hex(data)
-        return _ingest_bytes(ctx, task, result, doc_id, facts, data, sha, force)
+        read = FileRead(doc_id=doc_id, facts=facts, data=data, sha256=sha)
+        return _ingest_bytes(ctx, task, read, result, force=force)
     except FileNotFoundError:
         return delete_file(ctx, DeleteFile(source=task.source, rel_path=task.rel_path))
     except FileUnstable as exc:
@@ -92,15 +110,9 @@ def ingest_file(ctx: IngestContext, task: IngestFile, force: bool = False) -> Ta
 
 
 def _ingest_bytes(
-    ctx: IngestContext,
-    task: IngestFile,
-    result: TaskResult,
-    doc_id: str,
-    facts: FileFacts,
-    data: bytes,
-    sha: str,
-    force: bool,
+    ctx: IngestContext, task: IngestFile, read: FileRead, result: TaskResult, *, force: bool
 ) -> TaskResult:
+    doc_id, facts, data, sha = read.doc_id, read.facts, read.data, read.sha256
     current = ctx.catalog.current_version(doc_id)
     if current is not None and current.sha256 == sha and not force:
         ctx.catalog.note_stat(doc_id, facts.size, facts.mtime_ns)
@@ -177,8 +189,15 @@ def add_counts(total: TaskResult, one: TaskResult) -> None:
 
 
 COUNTERS = (
-    "documents", "versions_created", "unchanged", "deleted", "chunks_added",
-    "chunks_removed", "chunks_unchanged", "failed", "deferred",
+    "documents",
+    "versions_created",
+    "unchanged",
+    "deleted",
+    "chunks_added",
+    "chunks_removed",
+    "chunks_unchanged",
+    "failed",
+    "deferred",
 )
 
 
@@ -207,4 +226,3 @@ def _record_failure(
         ", quarantined" if failure.quarantined else "",
         exc,
     )
-

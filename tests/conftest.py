@@ -14,10 +14,10 @@ from sqlalchemy import create_engine, text
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from catalog import Catalog  # noqa: E402
-from ingest.chunking import ChunkPolicy  # noqa: E402
-from ingest.parsing import ParserPool  # noqa: E402
-from ingest.tasks import IngestContext, Limits  # noqa: E402
+from catalog import Catalog
+from ingest.chunking import ChunkPolicy
+from ingest.parsing import ParserPool
+from ingest.tasks import IngestContext, Limits
 
 PG_ADMIN_URL = os.environ.get(
     "VERITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -33,7 +33,9 @@ def pg_admin_url() -> str:
         with engine.connect() as conn:
             conn.execute(text("select 1"))
     except Exception as exc:  # the message says what to do
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: run scripts/services.sh ({exc})")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL}: run scripts/services.sh ({exc})"
+        )
     finally:
         engine.dispose()
     return PG_ADMIN_URL

@@ -22,8 +22,14 @@ from schemas.tasks import IngestFile, Reindex, Task, TaskResult
 from verity.wiring import IngestService, build_ingest, open_catalog
 
 SUMMARY_KEYS = (
-    "documents", "versions_created", "unchanged", "deleted", "chunks_added",
-    "chunks_removed", "chunks_unchanged", "failed",
+    "documents",
+    "versions_created",
+    "unchanged",
+    "deleted",
+    "chunks_added",
+    "chunks_removed",
+    "chunks_unchanged",
+    "failed",
 )
 
 
@@ -74,8 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     reindex.add_argument("--json", action="store_true")
     reindex.set_defaults(handler=cmd_reindex)
 
-    for name, text in (("watch", "watch VERITY_WATCH_DIRS and ingest changes"),
-                       ("up", "run the service on the embedded default (for now: watch)")):
+    for name, text in (
+        ("watch", "watch VERITY_WATCH_DIRS and ingest changes"),
+        ("up", "run the service on the embedded default (for now: watch)"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.set_defaults(handler=cmd_watch)
     return parser
@@ -222,5 +230,3 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str
         return
     for row in rows:
         print("  ".join(f"{row.get(c)}" for c in columns))
-
-

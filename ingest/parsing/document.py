@@ -79,8 +79,9 @@ def _partition_pdf(data: bytes, filename: str) -> list[Any]:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise RejectedFile("the PDF is encrypted; save it without a password",
-                               ReasonCode.PDF_ENCRYPTED)
+            raise RejectedFile(
+                "the PDF is encrypted; save it without a password", ReasonCode.PDF_ENCRYPTED
+            )
         pages = len(reader.pages)
     except (PyPdfError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ParseError(f"damaged PDF: {exc}", ReasonCode.PDF_CORRUPT) from exc

@@ -23,9 +23,7 @@ _READ_SIZE = 1 << 16
 def check_bytes(data: bytes, media_type: str, max_inflated: int) -> None:
     """Raise `RejectedFile` if `data` is not a safe document of `media_type`."""
     if data.startswith(EXECUTABLE_MAGIC):
-        raise RejectedFile(
-            f"the file is an executable, not {media_type}", ReasonCode.TYPE_MISMATCH
-        )
+        raise RejectedFile(f"the file is an executable, not {media_type}", ReasonCode.TYPE_MISMATCH)
     if media_type == "application/pdf":
         if b"%PDF-" not in data[:1024]:
             raise RejectedFile("not a PDF: no %PDF- header", ReasonCode.TYPE_MISMATCH)

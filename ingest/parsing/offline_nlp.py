@@ -33,7 +33,7 @@ def prepare_unstructured() -> None:
     for key, value in _OPT_OUT.items():
         os.environ.setdefault(key, value)  # read by unstructured at import time
     import spacy
-    import unstructured.nlp.tokenize as tokenize
+    from unstructured.nlp import tokenize
 
     path = spacy_model_path()
 

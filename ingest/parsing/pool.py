@@ -54,8 +54,16 @@ def _child_main(conn: Connection, target: str, memory_mb: int, max_inflated: int
         except IngestError as exc:
             conn.send(("error", (type(exc).__name__, exc.reason.value, str(exc))))
         except MemoryError:
-            conn.send(("error", ("ParseMemoryExceeded", ReasonCode.PARSE_MEMORY.value,
-                                 f"parser ran past its memory cap of {memory_mb} MB")))
+            conn.send(
+                (
+                    "error",
+                    (
+                        "ParseMemoryExceeded",
+                        ReasonCode.PARSE_MEMORY.value,
+                        f"parser ran past its memory cap of {memory_mb} MB",
+                    ),
+                )
+            )
             return  # the heap may be in a bad state: start afresh
 
 
@@ -151,4 +159,3 @@ class ParserPool:
             self._conn.close()
         self._process, self._conn = None, None
         return code
-

@@ -26,17 +26,18 @@ def to_blocks(elements: Iterable[Any], plain_text: bool) -> list[Block]:
         return _rest_blocks(items)
     headings: list[str] = []
     blocks: list[Block] = []
+    titles: list[Block] = []
     for category, text, meta in items:
         if not text or category in _SKIPPED:
             continue
         depth = meta.category_depth
         if category == "Title" and depth is not None:
             headings = [*headings[:depth], text]
+            titles.append(Block(text, tuple(headings[:-1]), meta.page_number))
             continue
-        if category == "ListItem":
-            text = f"- {text}"
-        blocks.append(Block(text, tuple(headings), meta.page_number))
-    return blocks
+        body = f"- {text}" if category == "ListItem" else text
+        blocks.append(Block(body, tuple(headings), meta.page_number))
+    return blocks or titles  # a document of headings only still has text
 
 
 def _rest_blocks(items: list[tuple[str, str, Any]]) -> list[Block]:
@@ -47,23 +48,23 @@ def _rest_blocks(items: list[tuple[str, str, Any]]) -> list[Block]:
     index = 0
     while index < len(items):
         category, text, meta = items[index]
-        overline = _ADORNMENT.match(text)
+        match = _ADORNMENT.match(text)
+        overline = match.group(1) if match else None
         if overline and index + 1 < len(items):
             index += 1  # an overline: the title follows
             category, text, meta = items[index]
         title, rule, used = _title_of(text, items[index + 1 : index + 2])
         index += 1 + used
         if title is not None and rule is not None:
-            style = (rule, bool(overline) and overline.group(1) == rule)
+            style = (rule, overline == rule)
             if style not in styles:
                 styles.append(style)
             headings = [*headings[: styles.index(style)], title]
             continue
         if _ADORNMENT.match(text):
             continue  # a stray transition line
-        if category == "ListItem":
-            text = f"- {text}"
-        blocks.append(Block(text, tuple(headings), meta.page_number))
+        body = f"- {text}" if category == "ListItem" else text
+        blocks.append(Block(body, tuple(headings), meta.page_number))
     return blocks
 
 

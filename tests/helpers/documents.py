@@ -45,7 +45,9 @@ def build_pdf(pages: list[list[str]], recursive: bool = False) -> bytes:
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
     out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, root, xref,
+        len(objects) + 1,
+        root,
+        xref,
     )
     return bytes(out)
 

@@ -65,16 +65,17 @@ def test_edit_of_one_paragraph_changes_only_the_chunks_around_it(
     section = blocks[edited].heading_path
     holder = next(i for i, c in enumerate(old) if edited in members(c.text))
     next_anchor = next(
-        (j for j in range(edited + 1, len(blocks))
-         if blocks[j].heading_path == section and blocks[j].words >= POLICY.min_words),
+        (
+            j
+            for j in range(edited + 1, len(blocks))
+            if blocks[j].heading_path == section and blocks[j].words >= POLICY.min_words
+        ),
         len(blocks),
     )
     # the edited block may leave or join the chunk before it (its anchor status changed)
     for index, chunk in enumerate(old):
         first = min(members(chunk.text))
-        untouched = (
-            chunk.heading_path != section or index < holder - 1 or first >= next_anchor
-        )
+        untouched = chunk.heading_path != section or index < holder - 1 or first >= next_anchor
         if untouched:
             assert chunk.chunk_id in new_ids, f"chunk {index} changed though far from the edit"
 
@@ -105,11 +106,16 @@ def test_a_sentence_longer_than_the_limit_is_cut_at_words() -> None:
 
 
 def test_identical_texts_under_one_heading_get_distinct_stable_ids() -> None:
-    blocks = [Block("Repeat this step.", ("Setup",)), Block(para(1, 30), ("Setup",)),
-              Block("Repeat this step.", ("Setup",))]
+    blocks = [
+        Block("Repeat this step.", ("Setup",)),
+        Block(para(1, 30), ("Setup",)),
+        Block("Repeat this step.", ("Setup",)),
+    ]
     first = chunk_blocks("kb/a.md", blocks, POLICY)
     assert len({c.chunk_id for c in first}) == len(first)
-    assert [c.chunk_id for c in first] == [c.chunk_id for c in chunk_blocks("kb/a.md", blocks, POLICY)]
+    assert [c.chunk_id for c in first] == [
+        c.chunk_id for c in chunk_blocks("kb/a.md", blocks, POLICY)
+    ]
 
 
 def test_same_text_in_another_document_or_section_gets_another_id() -> None:

@@ -24,10 +24,22 @@ from tests.helpers.documents import (
 MB = 2**20
 
 
-@pytest.mark.parametrize("name", [
-    ".hidden.md", "notes.md~", "~$report.docx", ".~lock.report.docx#", "#draft.md#",
-    "draft.md.swp", "draft.tmp", "download.pdf.part", "4913", ".git/config", "a/.cache/x.md",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        ".hidden.md",
+        "notes.md~",
+        "~$report.docx",
+        ".~lock.report.docx#",
+        "#draft.md#",
+        "draft.md.swp",
+        "draft.tmp",
+        "download.pdf.part",
+        "4913",
+        ".git/config",
+        "a/.cache/x.md",
+    ],
+)
 def test_temp_hidden_and_lock_files_are_ignored(name: str) -> None:
     assert is_ignored(name)
 
@@ -82,7 +94,7 @@ def test_a_2gb_file_is_refused_by_size_without_reading_it(tmp_path: Path) -> Non
     big.parent.mkdir()
     with open(big, "wb") as handle:
         handle.truncate(2 * 1024 * MB)  # sparse: 2 GB on paper, nothing on disk
-    with pytest.raises(RejectedFile, match="over the 50.0 MB limit") as info:
+    with pytest.raises(RejectedFile, match=r"over the 50\.0 MB limit") as info:
         inspect(tmp_path / "kb", "huge.pdf", 50 * MB)
     assert info.value.reason == ReasonCode.TOO_LARGE
 
@@ -92,7 +104,7 @@ def test_empty_and_unsupported_files_are_refused(tmp_path: Path) -> None:
     write(tmp_path / "photo.png", b"\x89PNG....")
     with pytest.raises(RejectedFile) as empty:
         inspect(tmp_path, "empty.md", MB)
-    with pytest.raises(RejectedFile, match="unsupported file type '.png'") as png:
+    with pytest.raises(RejectedFile, match=r"unsupported file type '\.png'") as png:
         inspect(tmp_path, "photo.png", MB)
     assert (empty.value.reason, png.value.reason) == (ReasonCode.EMPTY, ReasonCode.UNSUPPORTED_TYPE)
 
@@ -138,7 +150,7 @@ def test_a_zip_without_a_word_document_is_not_a_docx() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("hello.txt", "hi")
-    with pytest.raises(RejectedFile, match="no word/document.xml"):
+    with pytest.raises(RejectedFile, match=r"no word/document\.xml"):
         check_docx(buffer.getvalue(), MB)
 
 

@@ -14,7 +14,9 @@ def test_watch_dirs_are_named_sources(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VERITY_WATCH_DIRS", "help=/srv/help, /srv/manuals")
     settings = Settings()
     assert [(d.name, d.root) for d in settings.watch_dirs] == [
-        ("help", Path("/srv/help")), ("manuals", Path("/srv/manuals"))]
+        ("help", Path("/srv/help")),
+        ("manuals", Path("/srv/manuals")),
+    ]
 
 
 def test_a_source_named_twice_is_an_error() -> None:
@@ -28,8 +30,9 @@ def test_bad_numbers_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings()
 
 
-def test_catalog_defaults_to_sqlite_in_the_data_dir(monkeypatch: pytest.MonkeyPatch,
-                                                     tmp_path: Path) -> None:
+def test_catalog_defaults_to_sqlite_in_the_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path))
     assert Settings().catalog_url == f"sqlite:///{tmp_path / 'catalog.db'}"
     monkeypatch.setenv("VERITY_DATABASE_URL", "postgresql+psycopg://h/db")

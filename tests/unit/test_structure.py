@@ -21,9 +21,14 @@ class Element:
 
 
 def test_depths_build_the_heading_path() -> None:
-    elements = [Element("Title", "Billing", Meta(0)), Element("NarrativeText", "Intro."),
-                Element("Title", "Refunds", Meta(1)), Element("ListItem", "five days"),
-                Element("Title", "Accounts", Meta(0)), Element("NarrativeText", "Login.", Meta(None, 2))]
+    elements = [
+        Element("Title", "Billing", Meta(0)),
+        Element("NarrativeText", "Intro."),
+        Element("Title", "Refunds", Meta(1)),
+        Element("ListItem", "five days"),
+        Element("Title", "Accounts", Meta(0)),
+        Element("NarrativeText", "Login.", Meta(None, 2)),
+    ]
     blocks = to_blocks(elements, plain_text=False)
     assert [(b.heading_path, b.text, b.page) for b in blocks] == [
         (("Billing",), "Intro.", None),
@@ -33,19 +38,25 @@ def test_depths_build_the_heading_path() -> None:
 
 
 def test_headers_footers_and_page_breaks_are_dropped() -> None:
-    elements = [Element("Header", "ACME confidential"), Element("NarrativeText", "Body."),
-                Element("PageBreak", ""), Element("Footer", "page 1")]
+    elements = [
+        Element("Header", "ACME confidential"),
+        Element("NarrativeText", "Body."),
+        Element("PageBreak", ""),
+        Element("Footer", "page 1"),
+    ]
     assert [b.text for b in to_blocks(elements, plain_text=False)] == ["Body."]
 
 
 def test_rest_adornments_give_levels_in_order_of_appearance() -> None:
     elements = [
-        Element("UncategorizedText", "====="), Element("Title", "FAQ"),
+        Element("UncategorizedText", "====="),
+        Element("Title", "FAQ"),
         Element("UncategorizedText", "====="),
         Element("NarrativeText", "Intro."),
         Element("UncategorizedText", "How do I log in? ================"),
         Element("NarrativeText", "Use the form."),
-        Element("Title", "Details"), Element("UncategorizedText", "-------"),
+        Element("Title", "Details"),
+        Element("UncategorizedText", "-------"),
         Element("NarrativeText", "More."),
         Element("UncategorizedText", "Another question ================"),
         Element("NarrativeText", "Answer."),

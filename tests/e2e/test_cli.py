@@ -1,0 +1,158 @@
+"""The `verity` command line contract, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.documents import build_docx, build_pdf, write
+
+SUMMARY = {
+    "documents",
+    "versions_created",
+    "unchanged",
+    "deleted",
+    "chunks_added",
+    "chunks_removed",
+    "chunks_unchanged",
+    "failed",
+}
+
+
+def verity(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VERITY_DATA_DIR": str(tmp_path / "data"), "VERITY_SETTLE_S": "0"}
+    env.pop("VERITY_DATABASE_URL", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "verity", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    if check:
+        assert run.returncode == 0, run.stderr
+    return run
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "help"
+    write(root / "billing.md", "# Billing\n\n## Refunds\n\nRefunds take five days.")
+    write(root / "guides" / "setup.docx", build_docx([("Setup", ["Install the app first."])]))
+    write(root / "guides" / "manual.pdf", build_pdf([["The manual says hello."]]))
+    write(root / "faq.html", "<h1>FAQ</h1><p>Ask us anything.</p>")
+    write(root / "broken.pdf", b"%PDF-1.4 truncated")
+    return root
+
+
+def test_ingest_json_summary_then_unchanged_then_edit_and_delete(
+    tmp_path: Path, folder: Path
+) -> None:
+    first = json.loads(verity(tmp_path, "ingest", str(folder), "--json").stdout)
+    assert set(first) == SUMMARY
+    assert (first["documents"], first["versions_created"], first["failed"]) == (5, 4, 1)
+    assert first["chunks_added"] >= 4
+
+    again = json.loads(verity(tmp_path, "ingest", str(folder), "--json").stdout)
+    assert (again["versions_created"], again["unchanged"], again["chunks_added"]) == (0, 4, 0)
+
+    write(folder / "billing.md", "# Billing\n\n## Refunds\n\nRefunds take three days.")
+    (folder / "faq.html").unlink()
+    third = json.loads(verity(tmp_path, "ingest", str(folder), "--source", "help", "--json").stdout)
+    assert (
+        third["versions_created"],
+        third["deleted"],
+        third["chunks_added"],
+        third["chunks_removed"],
+    ) == (1, 1, 1, 2)
+
+
+def test_ingest_one_file_uses_its_registered_source(tmp_path: Path, folder: Path) -> None:
+    verity(tmp_path, "ingest", str(folder), "--json")
+    write(folder / "new.md", "# New\n\nA new page.")
+    one = json.loads(verity(tmp_path, "ingest", str(folder / "new.md"), "--json").stdout)
+    assert (one["documents"], one["versions_created"]) == (1, 1)
+    docs = json.loads(verity(tmp_path, "docs", "--json").stdout)
+    assert "help/new.md" in {d["doc_id"] for d in docs}
+
+
+def test_docs_and_failures_list_what_the_catalog_holds(tmp_path: Path, folder: Path) -> None:
+    verity(tmp_path, "ingest", str(folder))
+    docs = {d["doc_id"]: d for d in json.loads(verity(tmp_path, "docs", "--json").stdout)}
+    assert set(docs) == {
+        "help/billing.md",
+        "help/guides/setup.docx",
+        "help/guides/manual.pdf",
+        "help/faq.html",
+    }
+    billing = docs["help/billing.md"]
+    assert (billing["version"], billing["status"], billing["chunks"]) == (1, "active", 1)
+    assert len(billing["sha256"]) == 64
+    [failure] = json.loads(verity(tmp_path, "failures", "--json").stdout)
+    assert failure["doc_id"] == "help/broken.pdf" and failure["reason"] == "pdf_corrupt"
+    assert failure["attempts"] == 1 and failure["message"]
+    assert "help/broken.pdf" in verity(tmp_path, "failures").stdout
+
+
+def test_reindex_of_unchanged_documents_creates_nothing(tmp_path: Path, folder: Path) -> None:
+    verity(tmp_path, "ingest", str(folder))
+    result = json.loads(verity(tmp_path, "reindex", "--all", "--json").stdout)
+    assert (result["unchanged"], result["versions_created"]) == (4, 0)
+
+
+def test_bad_usage_gets_a_clear_error_and_exit_code(tmp_path: Path) -> None:
+    missing = verity(tmp_path, "ingest", str(tmp_path / "nowhere"), check=False)
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+    watch = verity(tmp_path, "watch", check=False)
+    assert watch.returncode == 2 and "VERITY_WATCH_DIRS" in watch.stderr
+
+
+def test_watch_ingests_on_start_follows_changes_and_stops_cleanly(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    write(root / "start.md", "# Start\n\nThere before the watcher.")
+    env = {
+        **os.environ,
+        "VERITY_DATA_DIR": str(tmp_path / "data"),
+        "VERITY_WATCH_DIRS": f"kb={root}",
+        "VERITY_DEBOUNCE_S": "0.2",
+        "VERITY_SETTLE_S": "0.5",
+    }
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "verity", "watch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def doc_ids() -> set[str]:
+            return {
+                d["doc_id"]
+                for d in json.loads(verity(tmp_path, "docs", "--json").stdout)
+                if d["status"] == "active"
+            }
+
+        deadline = time.monotonic() + 120
+        while "kb/start.md" not in doc_ids():
+            assert time.monotonic() < deadline and watcher.poll() is None, "start not ingested"
+            time.sleep(0.5)
+        write(root / "later.md", "# Later\n\nDropped while watching.")
+        (root / "start.md").unlink()
+        deadline = time.monotonic() + 60
+        while doc_ids() != {"kb/later.md"}:
+            assert time.monotonic() < deadline and watcher.poll() is None, "change not seen"
+            time.sleep(0.5)
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        output, _ = watcher.communicate(timeout=60)
+    assert watcher.returncode == 0, output
+    assert "watching kb=" in output

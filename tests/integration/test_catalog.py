@@ -1,0 +1,152 @@
+"""The catalog, on SQLite and on PostgreSQL: versions, diffs, tombstones, failures."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import inspect as sa_inspect
+
+from catalog import Catalog, NewChunk
+from core.errors import ConcurrentUpdate
+from schemas import DocumentStatus, ReasonCode
+
+SHA1, SHA2, SHA3 = "1" * 64, "2" * 64, "3" * 64
+
+
+def chunks(*texts: str) -> list[NewChunk]:
+    return [NewChunk(f"id-{t}", f"text {t}", ("Guide", t), None) for t in texts]
+
+
+def commit(catalog: Catalog, expected: int | None, sha: str, *texts: str, doc: str = "kb/a.md"):
+    return catalog.commit_version(
+        doc,
+        "kb",
+        doc.split("/", 1)[1],
+        expected_current=expected,
+        sha256=sha,
+        size_bytes=10,
+        media_type="text/markdown",
+        new_chunks=chunks(*texts),
+    )
+
+
+def test_migrations_create_every_table_and_are_idempotent(catalog: Catalog) -> None:
+    catalog.migrate()
+    tables = set(sa_inspect(catalog.engine).get_table_names())
+    assert {
+        "sources",
+        "documents",
+        "document_versions",
+        "chunks",
+        "tombstones",
+        "ingest_failures",
+        "alembic_version",
+    } <= tables
+
+
+def test_every_version_is_kept_with_its_chunks_and_one_is_current(catalog: Catalog) -> None:
+    commit(catalog, None, SHA1, "a", "b")
+    second = commit(catalog, 1, SHA2, "a", "c")
+    assert second.version == 2
+    assert (second.diff.added, second.diff.removed, second.diff.unchanged) == (
+        ["id-c"],
+        ["id-b"],
+        ["id-a"],
+    )
+    assert [v.version for v in catalog.versions("kb/a.md")] == [1, 2]
+    assert catalog.current_version("kb/a.md").sha256 == SHA2
+    assert [c.text for c in catalog.chunks("kb/a.md", 1)] == ["text a", "text b"]
+    assert [c.heading_path for c in catalog.chunks("kb/a.md", 2)] == [
+        ["Guide", "a"],
+        ["Guide", "c"],
+    ]
+
+
+def test_a_stale_writer_is_refused_and_writes_nothing(catalog: Catalog) -> None:
+    commit(catalog, None, SHA1, "a")
+    commit(catalog, 1, SHA2, "b")
+    with pytest.raises(ConcurrentUpdate):
+        commit(catalog, 1, SHA3, "c")
+    assert catalog.current_version("kb/a.md").sha256 == SHA2
+    assert len(catalog.versions("kb/a.md")) == 2
+
+
+def test_two_racing_writers_leave_exactly_one_new_version(catalog: Catalog) -> None:
+    commit(catalog, None, SHA1, "a")
+    outcomes: list[str] = []
+
+    def write(sha: str) -> None:
+        try:
+            commit(catalog, 1, sha, sha[:1])
+            outcomes.append("ok")
+        except ConcurrentUpdate:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=write, args=(sha,)) for sha in (SHA2, SHA3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+    assert [v.version for v in catalog.versions("kb/a.md")] == [1, 2]
+
+
+def test_delete_records_a_tombstone_once(catalog: Catalog) -> None:
+    commit(catalog, None, SHA1, "a")
+    tomb = catalog.delete_document("kb/a.md")
+    assert tomb is not None and (tomb.last_version, tomb.sha256) == (1, SHA1)
+    assert catalog.delete_document("kb/a.md") is None
+    doc = catalog.document("kb/a.md")
+    assert doc.status == DocumentStatus.DELETED and doc.current_version is None
+    assert len(catalog.tombstones("kb/a.md")) == 1
+    assert catalog.chunks("kb/a.md", 1), "old versions stay in the catalog"
+
+
+def test_a_document_that_comes_back_gets_the_next_version(catalog: Catalog) -> None:
+    commit(catalog, None, SHA1, "a")
+    catalog.delete_document("kb/a.md")
+    again = commit(catalog, None, SHA1, "a")
+    assert again.version == 2 and again.diff.added == ["id-a"]
+    assert catalog.document("kb/a.md").status == DocumentStatus.ACTIVE
+
+
+def test_summaries_list_current_sha_and_chunk_counts(catalog: Catalog) -> None:
+    commit(catalog, None, SHA1, "a", "b", doc="kb/a.md")
+    commit(catalog, None, SHA2, "c", doc="kb/b.md")
+    catalog.delete_document("kb/b.md")
+    rows = {
+        s.document.doc_id: (s.sha256, s.chunk_count, s.document.status) for s in catalog.summaries()
+    }
+    assert rows == {"kb/a.md": (SHA1, 2, "active"), "kb/b.md": (None, 0, "deleted")}
+
+
+def test_failures_count_attempts_and_quarantine(catalog: Catalog) -> None:
+    def fail(reason: ReasonCode, sha: str | None = SHA1):
+        return catalog.failures.record(
+            source="kb",
+            path="a.pdf",
+            doc_id="kb/a.pdf",
+            sha256=sha,
+            reason=reason,
+            message="boom",
+            max_attempts=3,
+        )
+
+    assert [
+        (f.attempts, f.quarantined) for f in (fail(ReasonCode.PARSE_TIMEOUT) for _ in range(3))
+    ] == [(1, False), (2, False), (3, True)]
+    final = fail(ReasonCode.PDF_CORRUPT, SHA2)
+    assert (final.attempts, final.quarantined) == (1, True), "a final reason quarantines at once"
+    assert catalog.failures.open_failure("kb/a.pdf", SHA1).attempts == 3
+    assert fail(ReasonCode.TOO_LARGE, None).sha256 is None
+    assert catalog.failures.resolve("kb/a.pdf") == 3
+    assert catalog.failures.list() == []
+    assert len(catalog.failures.list(include_resolved=True)) == 3
+
+
+def test_sources_are_registered_once_and_can_move(catalog: Catalog, tmp_path) -> None:
+    catalog.register_source("kb", tmp_path / "one")
+    catalog.register_source("kb", tmp_path / "one")
+    catalog.register_source("kb", tmp_path / "two")
+    assert catalog.source_roots() == {"kb": tmp_path / "two"}

@@ -14,6 +14,7 @@ install: $(STAMP)
 # breaks sentence-transformers; the fast PDF path needs only the package itself.
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade 'pip>=25'
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
 	$(BIN)/pip install --quiet --no-deps -c requirements.lock unstructured-inference

@@ -246,3 +246,35 @@ def test_a_file_deleted_mid_parse_is_tombstoned_not_ingested(
     assert result.deleted == 1
     assert midparse_ctx.catalog.current_version("kb/live.md") is None
     assert [v.version for v in midparse_ctx.catalog.versions("kb/live.md")] == [1]
+
+
+def test_a_parser_that_keeps_timing_out_is_quarantined_after_three_attempts(
+    tmp_path: Path, kb: Path
+) -> None:
+    pool = ParserPool(
+        timeout_s=0.5, memory_mb=512, max_inflated_bytes=MB, target="tests.helpers.parsers:hang"
+    )
+    store = Catalog(f"sqlite:///{tmp_path / 'q.db'}")
+    store.migrate()
+    store.register_source("kb", kb)
+    ctx = IngestContext(store, pool, Limits(max_file_bytes=MB, max_attempts=3), ChunkPolicy())
+    write(kb / "slow.md", "# Slow\n\nThis one never finishes parsing.")
+    write(kb / "fine.txt", "A plain file that the same stuck parser never gets to see.")
+    try:
+        outcomes = [ingest(ctx, "slow.md") for _ in range(4)]
+        assert [o.failed for o in outcomes] == [1, 1, 1, 1]
+        [failure] = store.failures.list()
+        assert (failure.reason, failure.attempts, failure.quarantined) == (
+            ReasonCode.PARSE_TIMEOUT,
+            3,
+            True,
+        )
+        assert "quarantined" in (outcomes[3].error or "")
+        assert pool.restarts == 3, "the fourth attempt never reached the parser"
+        from ingest.reconcile import plan
+
+        planned = {t.rel_path for t in plan(store, "kb", kb)}
+        assert planned == {"fine.txt"}, "a quarantined file is not retried by reconciles"
+    finally:
+        pool.close()
+        store.close()

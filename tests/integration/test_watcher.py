@@ -227,3 +227,28 @@ def test_two_thousand_files_dropped_at_once_are_all_in_the_catalog(
         assert w.catalog.failures.list() == []
     finally:
         w.close()
+
+
+def test_several_watched_folders_are_separate_sources(
+    tmp_path: Path, parser_pool: ParserPool
+) -> None:
+    w = World(tmp_path, parser_pool)
+    manuals = tmp_path / "manuals"
+    manuals.mkdir()
+    w.catalog.register_source("manuals", manuals)
+    w.watcher = FolderWatcher(
+        {"kb": w.root, "manuals": manuals},
+        w.runner,
+        lambda source, root: plan(w.catalog, source, root),
+        debounce_s=0.3,
+    )
+    w.watcher.start()
+    try:
+        write(w.root / "same.md", "# KB\n\nfrom the knowledge base")
+        write(manuals / "same.md", "# Manual\n\nfrom the manuals")
+        wait_for(
+            lambda: {d.doc_id for d in w.catalog.documents()} == {"kb/same.md", "manuals/same.md"}
+        )
+        assert w.current_text("same.md") == "from the knowledge base"
+    finally:
+        w.close()

@@ -75,17 +75,30 @@ def main() -> None:
         ingest_runs.append(full_ingest(pool, root, files))
     pool.close()
     parse_s, ingest_s = statistics.median(parse_runs), statistics.median(ingest_runs)
-    print(json.dumps({
-        "corpus": str(args.corpus), "documents": len(files), "megabytes": round(size / MB, 2),
-        "chunks": chunk_count, "runs": args.runs,
-        "parse_chunk": {"median_s": round(parse_s, 2), "docs_per_s": round(len(files) / parse_s, 1),
-                        "chunks_per_s": round(chunk_count / parse_s, 1),
-                        "mb_per_s": round(size / MB / parse_s, 3)},
-        "ingest_with_catalog": {"median_s": round(ingest_s, 2),
-                                "docs_per_s": round(len(files) / ingest_s, 1),
-                                "chunks_per_s": round(chunk_count / ingest_s, 1)},
-        "machine": f"{platform.machine()}, {platform.python_version()}",
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "corpus": str(args.corpus),
+                "documents": len(files),
+                "megabytes": round(size / MB, 2),
+                "chunks": chunk_count,
+                "runs": args.runs,
+                "parse_chunk": {
+                    "median_s": round(parse_s, 2),
+                    "docs_per_s": round(len(files) / parse_s, 1),
+                    "chunks_per_s": round(chunk_count / parse_s, 1),
+                    "mb_per_s": round(size / MB / parse_s, 3),
+                },
+                "ingest_with_catalog": {
+                    "median_s": round(ingest_s, 2),
+                    "docs_per_s": round(len(files) / ingest_s, 1),
+                    "chunks_per_s": round(chunk_count / ingest_s, 1),
+                },
+                "machine": f"{platform.machine()}, {platform.python_version()}",
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,11 +39,7 @@ class FailureLog:
         now = datetime.now(UTC)
         table = ingest_failures
         with self.engine.begin() as conn:
-            row = conn.execute(
-                select(table).where(
-                    (table.c.doc_id == doc_id) & _same_sha(sha256) & table.c.resolved_at.is_(None)
-                )
-            ).first()
+            row = conn.execute(_open_query(doc_id, sha256)).first()
             attempts = (row.attempts if row else 0) + 1
             quarantined = reason not in TRANSIENT or attempts >= max_attempts
             values = {
@@ -73,13 +69,8 @@ class FailureLog:
 
     def open_failure(self, doc_id: str, sha256: str | None) -> IngestFailure | None:
         """The unresolved failure of these bytes of this document, if any."""
-        table = ingest_failures
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(table).where(
-                    (table.c.doc_id == doc_id) & _same_sha(sha256) & table.c.resolved_at.is_(None)
-                )
-            ).first()
+            row = conn.execute(_open_query(doc_id, sha256)).first()
         return _failure(row._mapping) if row else None
 
     def resolve(self, doc_id: str) -> int:
@@ -103,9 +94,13 @@ class FailureLog:
             return [_failure(r._mapping) for r in conn.execute(query)]
 
 
-def _same_sha(sha256: str | None) -> Any:
-    column = ingest_failures.c.sha256
-    return column.is_(None) if sha256 is None else column == sha256
+def _open_query(doc_id: str, sha256: str | None) -> Any:
+    """The unresolved failure of these bytes (None: unread) of this document."""
+    table = ingest_failures
+    same_sha = table.c.sha256.is_(None) if sha256 is None else table.c.sha256 == sha256
+    return select(table).where(
+        (table.c.doc_id == doc_id) & same_sha & table.c.resolved_at.is_(None)
+    )
 
 
 def _failure(row: Any) -> IngestFailure:

@@ -280,16 +280,7 @@ class Catalog:
                 if new_chunks:
                     rows = [_chunk_row(doc_id, number, i, c) for i, c in enumerate(new_chunks)]
                     conn.execute(chunks.insert(), rows)
-                conn.execute(
-                    update(documents)
-                    .where(documents.c.doc_id == doc_id)
-                    .values(
-                        current_version=number,
-                        status=DocumentStatus.ACTIVE.value,
-                        seen_size=stat[0] if stat else None,
-                        seen_mtime_ns=stat[1] if stat else None,
-                    )
-                )
+                _mark_current(conn, doc_id, number, stat)
         except IntegrityError as exc:
             raise ConcurrentUpdate(f"{doc_id}: another writer created a version first") from exc
         return version
@@ -325,17 +316,7 @@ class Catalog:
                 doc_id=doc_id, last_version=doc.current_version, sha256=sha, deleted_at=now
             )
             conn.execute(tombstones.insert().values(**tomb.model_dump()))
-            conn.execute(
-                update(documents)
-                .where(documents.c.doc_id == doc_id)
-                .values(
-                    current_version=None,
-                    status=DocumentStatus.DELETED.value,
-                    updated_at=now,
-                    seen_size=None,
-                    seen_mtime_ns=None,
-                )
-            )
+            _mark_current(conn, doc_id, None, None)
         return tomb
 
 
@@ -363,6 +344,22 @@ def _max_version(conn: Connection, doc_id: str) -> int:
         document_versions.c.doc_id == doc_id
     )
     return int(conn.execute(query).scalar() or 0)
+
+
+def _mark_current(
+    conn: Connection, doc_id: str, version: int | None, stat: tuple[int, int] | None
+) -> None:
+    """Point the document at `version` (None: deleted) and remember the file's stat."""
+    conn.execute(
+        update(documents)
+        .where(documents.c.doc_id == doc_id)
+        .values(
+            current_version=version,
+            status=(DocumentStatus.ACTIVE if version else DocumentStatus.DELETED).value,
+            seen_size=stat[0] if stat else None,
+            seen_mtime_ns=stat[1] if stat else None,
+        )
+    )
 
 
 def _claim(

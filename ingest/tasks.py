@@ -188,17 +188,8 @@ def add_counts(total: TaskResult, one: TaskResult) -> None:
         setattr(total, name, getattr(total, name) + getattr(one, name))
 
 
-COUNTERS = (
-    "documents",
-    "versions_created",
-    "unchanged",
-    "deleted",
-    "chunks_added",
-    "chunks_removed",
-    "chunks_unchanged",
-    "failed",
-    "deferred",
-)
+#: The counters of a `TaskResult`, in the order `verity ingest --json` prints them.
+COUNTERS = tuple(name for name, field in TaskResult.model_fields.items() if field.annotation is int)
 
 
 def _check_settled(facts: FileFacts, settle_s: float) -> None:

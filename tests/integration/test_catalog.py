@@ -45,6 +45,17 @@ def test_migrations_create_every_table_and_are_idempotent(catalog: Catalog) -> N
     } <= tables
 
 
+def test_migrations_and_table_definitions_agree(catalog: Catalog) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from catalog.tables import metadata
+
+    with catalog.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
 def test_every_version_is_kept_with_its_chunks_and_one_is_current(catalog: Catalog) -> None:
     commit(catalog, None, SHA1, "a", "b")
     second = commit(catalog, 1, SHA2, "a", "c")

@@ -6,6 +6,7 @@ current, and fail with `ConcurrentUpdate` if another writer got there first.
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,16 +16,17 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from catalog.failures import FailureLog
 from catalog.tables import chunks, document_versions, documents, sources, tombstones
-from core.errors import CatalogError, ConcurrentUpdate
+from core.errors import CatalogError, ConcurrentUpdate, SourceConflict
 from schemas import Chunk, ChunkDiff, DocumentStatus, DocumentVersion, SourceDocument, Tombstone
 from schemas.migrations import CURRENT_VERSIONS, load_record
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_LOCK_KEY = 0x76657269  # "veri": the advisory lock that serialises migrations
 
 
 def utc_now() -> datetime:
@@ -84,15 +86,34 @@ class Catalog:
         self.failures = FailureLog(self.engine)
 
     def migrate(self) -> None:
-        """Bring the database schema to the newest Alembic revision."""
+        """Bring the database schema to the newest Alembic revision.
+
+        Safe when several processes start at once: migrations are serialised by an
+        advisory lock (PostgreSQL) or a lock file beside the database (SQLite).
+        """
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
-            with self.engine.begin() as conn:
+            with self._migration_lock(), self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":
+                    conn.execute(text("select pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
         except OperationalError as exc:
             raise CatalogError(f"cannot migrate the catalog at {self.safe_url}: {exc}") from exc
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @property
     def safe_url(self) -> str:
@@ -110,8 +131,12 @@ class Catalog:
 
     # -- sources ------------------------------------------------------------------------
 
-    def register_source(self, name: str, root: Path) -> None:
-        """Remember a source's root folder (idempotent; a new root replaces the old)."""
+    def register_source(self, name: str, root: Path, *, allow_move: bool = False) -> None:
+        """Remember a source's root folder (idempotent).
+
+        A source already rooted elsewhere is refused (`SourceConflict`) unless `allow_move`:
+        its documents' paths are relative to that root.
+        """
         with self._tx() as conn:
             row = conn.execute(select(sources.c.root).where(sources.c.name == name)).first()
             if row is None:
@@ -119,6 +144,11 @@ class Catalog:
                     sources.insert().values(name=name, root=str(root), created_at=utc_now())
                 )
             elif row.root != str(root):
+                if not allow_move:
+                    raise SourceConflict(
+                        f"source {name!r} is the folder {row.root}, not {root}; "
+                        "name this one with --source, or move the source in VERITY_WATCH_DIRS"
+                    )
                 conn.execute(update(sources).where(sources.c.name == name).values(root=str(root)))
 
     def source_roots(self) -> dict[str, Path]:

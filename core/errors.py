@@ -40,6 +40,10 @@ class ConcurrentUpdate(CatalogError):
     """Another writer committed a version of this document first; retry from the start."""
 
 
+class SourceConflict(CatalogError):
+    """A source name is already registered for another folder."""
+
+
 class IngestError(VerityError):
     """One file could not become a document version."""
 

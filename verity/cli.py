@@ -204,6 +204,8 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    warming = threading.Thread(target=service.context.parser.start, name="verity-warm-parser")
+    warming.start()  # in the background: watching and reconciling begin at once
     watcher.start()
     names = ", ".join(f"{d.name}={d.root}" for d in settings.watch_dirs)
     logging.getLogger("verity").info("watching %s (Ctrl-C to stop)", names)

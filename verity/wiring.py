@@ -41,7 +41,8 @@ class IngestService:
         """A watcher over `settings.watch_dirs` feeding this service's runner."""
         sources = {d.name: d.root for d in settings.watch_dirs}
         for name, root in sources.items():
-            self.catalog.register_source(name, root.resolve())
+            # VERITY_WATCH_DIRS is the admin's word: a source may move to a new folder
+            self.catalog.register_source(name, root.resolve(), allow_move=True)
         return FolderWatcher(
             sources,
             self.runner,

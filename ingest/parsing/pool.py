@@ -112,6 +112,11 @@ class ParserPool:
         error_type = RejectedFile if kind == "RejectedFile" else ParseError
         raise error_type(message, ReasonCode(reason))
 
+    def start(self) -> None:
+        """Start and warm the child now (seconds), so the first file is not kept waiting."""
+        with self._lock:
+            self._ensure_child()
+
     def close(self) -> None:
         """Stop the child process."""
         with self._lock:

@@ -108,6 +108,22 @@ def test_reindex_of_unchanged_documents_creates_nothing(tmp_path: Path, folder: 
     assert (result["unchanged"], result["versions_created"]) == (4, 0)
 
 
+def test_a_source_name_cannot_silently_switch_folders(tmp_path: Path) -> None:
+    write(tmp_path / "one" / "docs" / "a.md", "# A\n\nalpha")
+    write(tmp_path / "two" / "docs" / "b.md", "# B\n\nbeta")
+    verity(tmp_path, "ingest", str(tmp_path / "one" / "docs"))
+    clash = verity(tmp_path, "ingest", str(tmp_path / "two" / "docs"), check=False)
+    assert clash.returncode == 2 and "--source" in clash.stderr
+    named = json.loads(
+        verity(
+            tmp_path, "ingest", str(tmp_path / "two" / "docs"), "--source", "docs2", "--json"
+        ).stdout
+    )
+    assert named["versions_created"] == 1
+    docs = {d["doc_id"] for d in json.loads(verity(tmp_path, "docs", "--json").stdout)}
+    assert docs == {"docs/a.md", "docs2/b.md"}
+
+
 def test_bad_usage_gets_a_clear_error_and_exit_code(tmp_path: Path) -> None:
     missing = verity(tmp_path, "ingest", str(tmp_path / "nowhere"), check=False)
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr

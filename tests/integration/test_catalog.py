@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect as sa_inspect
 
 from catalog import Catalog, NewChunk
-from core.errors import ConcurrentUpdate
+from core.errors import ConcurrentUpdate, SourceConflict
 from schemas import DocumentStatus, ReasonCode
 
 SHA1, SHA2, SHA3 = "1" * 64, "2" * 64, "3" * 64
@@ -43,6 +43,26 @@ def test_migrations_create_every_table_and_are_idempotent(catalog: Catalog) -> N
         "ingest_failures",
         "alembic_version",
     } <= tables
+
+
+def test_processes_starting_at_once_migrate_a_fresh_database_safely(catalog_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        store = Catalog(catalog_url)
+        try:
+            store.migrate()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
 
 
 def test_migrations_and_table_definitions_agree(catalog: Catalog) -> None:
@@ -156,8 +176,11 @@ def test_failures_count_attempts_and_quarantine(catalog: Catalog) -> None:
     assert len(catalog.failures.list(include_resolved=True)) == 3
 
 
-def test_sources_are_registered_once_and_can_move(catalog: Catalog, tmp_path) -> None:
+def test_sources_are_registered_once_and_move_only_when_asked(catalog: Catalog, tmp_path) -> None:
     catalog.register_source("kb", tmp_path / "one")
     catalog.register_source("kb", tmp_path / "one")
-    catalog.register_source("kb", tmp_path / "two")
+    with pytest.raises(SourceConflict, match="is the folder"):
+        catalog.register_source("kb", tmp_path / "two")
+    assert catalog.source_roots() == {"kb": tmp_path / "one"}
+    catalog.register_source("kb", tmp_path / "two", allow_move=True)
     assert catalog.source_roots() == {"kb": tmp_path / "two"}

@@ -3,7 +3,10 @@
 VerityError
 ├── ConfigError                 a setting is missing or wrong
 ├── CatalogError                the catalog database refused or is out of date
-│   └── ConcurrentUpdate        someone else committed this document first
+│   ├── ConcurrentUpdate        someone else committed this document first
+│   └── SourceConflict          a source name already belongs to another folder
+├── VectorIndexError            the vector index refused or does not fit the model
+│   └── IndexBusy               another process holds the embedded index
 └── IngestError                 one file could not become a document version
     ├── RejectedFile            refused before parsing (size, type, link, name, encoding)
     ├── ParseError              the parser failed or found nothing
@@ -42,6 +45,14 @@ class ConcurrentUpdate(CatalogError):
 
 class SourceConflict(CatalogError):
     """A source name is already registered for another folder."""
+
+
+class VectorIndexError(VerityError):
+    """The vector index refused an operation or does not fit the model."""
+
+
+class IndexBusy(VectorIndexError):
+    """Another process holds the embedded index directory."""
 
 
 class IngestError(VerityError):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Literal, Protocol
 
+from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 from schemas.tasks import Task, TaskResult
+
+SearchMode = Literal["hybrid", "dense", "sparse"]
 
 
 class TaskRunner(Protocol):
@@ -21,3 +25,60 @@ class TaskRunner(Protocol):
 
     def close(self) -> None:
         """Stop accepting work and release resources."""
+
+
+class Embedder(Protocol):
+    """Dense embeddings: texts → unit vectors, from one named model."""
+
+    model_id: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One normalised vector per text, in order."""
+
+
+class SparseEncoder(Protocol):
+    """Lexical side: documents and queries as sparse vectors (BM25 with IDF in the index)."""
+
+    def encode_document(self, text: str) -> SparseVector:
+        """Term-frequency weights of a document."""
+
+    def encode_query(self, text: str) -> SparseVector:
+        """Query tokens, each weighted 1."""
+
+
+class VectorIndex(Protocol):
+    """A store of chunk points searchable by dense, sparse or fused (hybrid) similarity."""
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        """Insert or replace points (keyed by chunk id)."""
+
+    def update_payloads(self, payloads: Sequence[ChunkPayload]) -> None:
+        """Replace the payload of existing points (a chunk kept in a new version)."""
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        """Remove points by chunk id (missing ones are ignored)."""
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove every point of a document."""
+
+    def search(
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        *,
+        limit: int,
+        mode: SearchMode = "hybrid",
+        source: str | None = None,
+        doc_id: str | None = None,
+    ) -> list[SearchHit]:
+        """The best `limit` points, fused with RRF in hybrid mode; optional filters."""
+
+    def count(self, doc_id: str | None = None) -> int:
+        """How many points (of one document, or all)."""
+
+    def chunk_ids(self, doc_id: str) -> set[str]:
+        """Chunk ids of every point of a document."""
+
+    def close(self) -> None:
+        """Flush and release the index."""

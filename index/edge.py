@@ -1,0 +1,189 @@
+"""The embedded default index: Qdrant Edge, the Qdrant engine in-process, under the data dir.
+
+One process owns a shard directory (a lock file says who); a second opener gets `IndexBusy`
+with what to do. Dense (cosine) and BM25 sparse (IDF modifier) vectors live side by side;
+hybrid search fuses the two prefetches with RRF inside the engine.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as q
+
+from core.errors import IndexBusy, VectorIndexError
+from core.ports import SearchMode
+from index.points import DENSE, SPARSE, point_id
+from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
+
+MARKER = "verity-index.json"
+_KEYWORD_FIELDS = ("doc_id", "source", "chunk_id")
+
+
+class EdgeIndex:
+    """A `VectorIndex` on a Qdrant Edge shard at `path`."""
+
+    def __init__(self, path: Path, dimension: int, *, rrf_k: int = 60, prefetch: int = 50) -> None:
+        self.path = path
+        self.dimension = dimension
+        self.rrf_k = rrf_k
+        self.prefetch = prefetch
+        path.mkdir(parents=True, exist_ok=True)
+        self._lock: int | None = _take_lock(path)
+        self._shard: Any = self._open()
+
+    def _open(self) -> Any:
+        marker = self.path / MARKER
+        if marker.exists():
+            stored = json.loads(marker.read_text())["dimension"]
+            if stored != self.dimension:
+                raise VectorIndexError(
+                    f"index at {self.path} holds {stored}-d vectors, not {self.dimension}-d; "
+                    "rebuild it for the new model"
+                )
+            return q.EdgeShard.load(str(self.path))
+        config = q.EdgeConfig(
+            vectors={DENSE: q.EdgeVectorParams(size=self.dimension, distance=q.Distance.Cosine)},
+            sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        )
+        shard = q.EdgeShard.create(str(self.path), config)
+        for field in _KEYWORD_FIELDS:
+            shard.update(q.UpdateOperation.create_field_index(field, q.PayloadSchemaType.Keyword))
+        marker.write_text(json.dumps({"dimension": self.dimension}))
+        return shard
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        """Insert or replace points."""
+        if points:
+            self._shard.update(q.UpdateOperation.upsert_points([_point(p) for p in points]))
+
+    def update_payloads(self, payloads: Sequence[ChunkPayload]) -> None:
+        """Replace payloads of existing points."""
+        for payload in payloads:
+            self._shard.update(
+                q.UpdateOperation.overwrite_payload(
+                    [point_id(payload.chunk_id)], payload.model_dump()
+                )
+            )
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        """Remove points by chunk id."""
+        if chunk_ids:
+            self._shard.update(q.UpdateOperation.delete_points([point_id(c) for c in chunk_ids]))
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove every point of a document."""
+        self._shard.update(q.UpdateOperation.delete_points_by_filter(_filter(doc_id=doc_id)))
+
+    def search(
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        *,
+        limit: int,
+        mode: SearchMode = "hybrid",
+        source: str | None = None,
+        doc_id: str | None = None,
+    ) -> list[SearchHit]:
+        """Dense, sparse, or both fused with RRF."""
+        where = _filter(source=source, doc_id=doc_id)
+        dense_query = q.Query.Nearest(dense, using=DENSE) if dense is not None else None
+        sparse_query = (
+            q.Query.Nearest(q.SparseVector(sparse.indices, sparse.values), using=SPARSE)
+            if sparse is not None and sparse.indices
+            else None
+        )
+        if mode == "dense" or (mode == "hybrid" and sparse_query is None):
+            request = q.QueryRequest(
+                limit=limit, query=dense_query, filter=where, with_payload=True
+            )
+        elif mode == "sparse":
+            if sparse_query is None:
+                return []
+            request = q.QueryRequest(
+                limit=limit, query=sparse_query, filter=where, with_payload=True
+            )
+        else:
+            prefetches = [
+                q.Prefetch(limit=max(self.prefetch, limit), query=query, filter=where)
+                for query in (dense_query, sparse_query)
+            ]
+            fusion: Any = q.Fusion.Rrf(k=self.rrf_k)  # the stubs type it apart from Fusion
+            request = q.QueryRequest(
+                limit=limit, prefetches=prefetches, query=fusion, with_payload=True
+            )
+        return [
+            SearchHit(score=p.score, payload=ChunkPayload(**p.payload))
+            for p in self._shard.query(request)
+        ]
+
+    def count(self, doc_id: str | None = None) -> int:
+        """Points of one document, or all."""
+        return int(self._shard.count(q.CountRequest(filter=_filter(doc_id=doc_id), exact=True)))
+
+    def chunk_ids(self, doc_id: str) -> set[str]:
+        """Chunk ids of a document's points."""
+        ids: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                q.ScrollRequest(
+                    limit=256,
+                    offset=offset,
+                    filter=_filter(doc_id=doc_id),
+                    with_payload=["chunk_id"],
+                )
+            )
+            ids.update(r.payload["chunk_id"] for r in records)
+            if offset is None:
+                return ids
+
+    def close(self) -> None:
+        """Flush to disk, close the shard, release the directory."""
+        if self._shard is not None:
+            self._shard.flush()
+            self._shard.close()
+            self._shard = None
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+def _take_lock(path: Path) -> int:
+    handle = os.open(path / "verity.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner = os.pread(handle, 64, 0).decode(errors="replace").strip() or "another process"
+        os.close(handle)
+        raise IndexBusy(
+            f"the index at {path} is open in process {owner} (a running `verity up`?); "
+            "stop that process, or ask the running service instead"
+        ) from None
+    os.ftruncate(handle, 0)
+    os.pwrite(handle, str(os.getpid()).encode(), 0)
+    return handle
+
+
+def _point(point: IndexPoint) -> Any:
+    vector: dict[str, list[float] | q.SparseVector | list[list[float]]] = {
+        DENSE: point.dense,
+        SPARSE: q.SparseVector(point.sparse.indices, point.sparse.values),
+    }
+    return q.Point(
+        id=point_id(point.payload.chunk_id), vector=vector, payload=point.payload.model_dump()
+    )
+
+
+def _filter(source: str | None = None, doc_id: str | None = None) -> Any:
+    must: list[Any] = [
+        q.FieldCondition(key=key, match=q.MatchValue(value))
+        for key, value in (("source", source), ("doc_id", doc_id))
+        if value is not None
+    ]
+    return q.Filter(must=must) if must else None

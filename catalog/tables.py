@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -102,4 +103,22 @@ ingest_failures = Table(
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Column("schema_version", Integer, nullable=False),
     Index("ix_failures_doc_open", "doc_id", "resolved_at"),
+)
+
+embedding_cache = Table(
+    "embedding_cache",
+    metadata,
+    Column("model_id", String(300), primary_key=True),
+    Column("text_sha256", String(64), primary_key=True),
+    Column("dimension", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)
+
+index_state = Table(
+    "index_state",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+    Column("embedding_model", String(300), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -77,8 +77,8 @@ class VectorIndex(Protocol):
     def count(self, doc_id: str | None = None) -> int:
         """How many points (of one document, or all)."""
 
-    def chunk_ids(self, doc_id: str) -> set[str]:
-        """Chunk ids of every point of a document."""
+    def chunk_versions(self, doc_id: str) -> dict[str, int]:
+        """chunk id → the version its payload names, for every point of a document."""
 
     def close(self) -> None:
         """Flush and release the index."""

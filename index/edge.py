@@ -126,9 +126,9 @@ class EdgeIndex:
         """Points of one document, or all."""
         return int(self._shard.count(q.CountRequest(filter=_filter(doc_id=doc_id), exact=True)))
 
-    def chunk_ids(self, doc_id: str) -> set[str]:
-        """Chunk ids of a document's points."""
-        ids: set[str] = set()
+    def chunk_versions(self, doc_id: str) -> dict[str, int]:
+        """chunk id → the version its payload names, for each point of a document."""
+        ids: dict[str, int] = {}
         offset = None
         while True:
             records, offset = self._shard.scroll(
@@ -136,10 +136,10 @@ class EdgeIndex:
                     limit=256,
                     offset=offset,
                     filter=_filter(doc_id=doc_id),
-                    with_payload=["chunk_id"],
+                    with_payload=["chunk_id", "version"],
                 )
             )
-            ids.update(r.payload["chunk_id"] for r in records)
+            ids.update((r.payload["chunk_id"], int(r.payload["version"])) for r in records)
             if offset is None:
                 return ids
 

@@ -125,9 +125,9 @@ class ServerIndex:
         where = _filter(doc_id=doc_id)
         return int(self.client.count(self.collection, count_filter=where, exact=True).count)
 
-    def chunk_ids(self, doc_id: str) -> set[str]:
-        """Chunk ids of a document's points."""
-        ids: set[str] = set()
+    def chunk_versions(self, doc_id: str) -> dict[str, int]:
+        """chunk id → the version its payload names, for each point of a document."""
+        ids: dict[str, int] = {}
         offset = None
         while True:
             records, offset = self.client.scroll(
@@ -135,9 +135,11 @@ class ServerIndex:
                 scroll_filter=_filter(doc_id=doc_id),
                 limit=256,
                 offset=offset,
-                with_payload=["chunk_id"],
+                with_payload=["chunk_id", "version"],
             )
-            ids.update(str((r.payload or {})["chunk_id"]) for r in records)
+            for record in records:
+                payload = record.payload or {}
+                ids[str(payload["chunk_id"])] = int(payload["version"])
             if offset is None:
                 return ids
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from catalog import Catalog
 from core.errors import CatalogError, FileUnstable, IngestError
 from core.ids import document_id, sha256_hex
+from index.indexer import Indexer
 from ingest.chunking import ChunkPolicy, chunk_blocks
 from ingest.files import (
     FileFacts,
@@ -48,6 +49,7 @@ class IngestContext:
     parser: ParserPool
     limits: Limits
     policy: ChunkPolicy
+    indexer: Indexer | None = None  # None: catalog only (the index catches up on sync)
 
     def root(self, source: str) -> Path:
         """The root folder of a registered source."""
@@ -144,6 +146,7 @@ def _ingest_bytes(
         stat=(facts.size, facts.mtime_ns),
     )
     ctx.catalog.failures.resolve(doc_id)
+    _sync_index(ctx, doc_id, result)
     result.versions_created = 1
     result.chunks_added = len(version.diff.added)
     result.chunks_removed = len(version.diff.removed)
@@ -161,6 +164,7 @@ def delete_file(ctx: IngestContext, task: DeleteFile) -> TaskResult:
     tomb = ctx.catalog.delete_document(doc_id)
     ctx.catalog.failures.resolve(doc_id)
     result = TaskResult(task=task, documents=1)
+    _sync_index(ctx, doc_id, result)
     if tomb is not None:
         last = ctx.catalog.version(doc_id, tomb.last_version)
         result.deleted = 1
@@ -190,6 +194,12 @@ def add_counts(total: TaskResult, one: TaskResult) -> None:
 
 #: The counters of a `TaskResult`, in the order `verity ingest --json` prints them.
 COUNTERS = tuple(name for name, field in TaskResult.model_fields.items() if field.annotation is int)
+
+
+def _sync_index(ctx: IngestContext, doc_id: str, result: TaskResult) -> None:
+    if ctx.indexer is not None:
+        change = ctx.indexer.sync_document(doc_id)
+        result.chunks_embedded += change.embedded
 
 
 def _check_settled(facts: FileFacts, settle_s: float) -> None:

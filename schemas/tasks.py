@@ -53,4 +53,5 @@ class TaskResult(BaseModel):
     chunks_unchanged: int = 0
     failed: int = 0
     deferred: int = 0
+    chunks_embedded: int = 0
     error: str | None = None

@@ -15,6 +15,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from catalog import Catalog
+from index.embedding import SentenceTransformerEmbedder
+from index.sparse import Bm25Encoder
 from ingest.chunking import ChunkPolicy
 from ingest.parsing import ParserPool
 from ingest.tasks import IngestContext, Limits
@@ -86,6 +88,18 @@ def parser_pool() -> Iterator[ParserPool]:
     pool = ParserPool(timeout_s=60, memory_mb=1024, max_inflated_bytes=20 * MB)
     yield pool
     pool.close()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The real embedding model (packaged MiniLM), loaded once."""
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def bm25() -> Bm25Encoder:
+    """The BM25 sparse encoder."""
+    return Bm25Encoder()
 
 
 @pytest.fixture

@@ -17,12 +17,21 @@ from pydantic import ValidationError
 from core.errors import VerityError
 from core.settings import Settings
 from ingest.reconcile import plan
-from ingest.tasks import COUNTERS, add_counts
+from ingest.tasks import add_counts
 from schemas.tasks import IngestFile, Reindex, Task, TaskResult
 from verity.wiring import IngestService, build_ingest, open_catalog
 
-#: The keys of `verity ingest --json` (a contract other tools rely on).
-SUMMARY_KEYS = tuple(name for name in COUNTERS if name != "deferred")
+#: The keys of `verity ingest --json`, in order: a contract other tools rely on.
+SUMMARY_KEYS = (
+    "documents",
+    "versions_created",
+    "unchanged",
+    "deleted",
+    "chunks_added",
+    "chunks_removed",
+    "chunks_unchanged",
+    "failed",
+)
 
 
 class UsageError(VerityError):

@@ -1,0 +1,69 @@
+"""Hybrid retrieval: dense + BM25 sparse prefetch fused with RRF, filtered to current versions.
+
+The catalog's current version is the truth: a hit whose version is not current (the index
+has not caught up with an edit or a deletion yet) is dropped, so a reader never sees two
+versions of one document. Each retrieval records the index generation it read and the
+(doc_id, version) of every hit: the snapshot the answer layer confirms before answering.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from catalog import Catalog
+from core.ports import Embedder, SearchMode, SparseEncoder, VectorIndex
+from schemas.index import SearchHit
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What one search read and returned."""
+
+    query: str
+    mode: SearchMode
+    generation: int
+    hits: list[SearchHit]
+    dropped_stale: int = 0
+    latency_ms: float = 0.0
+    snapshot: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class Retriever:
+    """Searches the index and keeps only hits of current document versions."""
+
+    catalog: Catalog
+    index: VectorIndex
+    embedder: Embedder
+    sparse: SparseEncoder
+    overfetch: int = 2
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: SearchMode = "hybrid",
+        source: str | None = None,
+        doc_id: str | None = None,
+    ) -> Retrieval:
+        """The top `k` current chunks for `query`."""
+        started = time.perf_counter()
+        generation = self.catalog.generations.current()
+        dense = self.embedder.embed([query])[0] if mode != "sparse" else None
+        sparse = self.sparse.encode_query(query) if mode != "dense" else None
+        raw = self.index.search(
+            dense, sparse, limit=k * self.overfetch, mode=mode, source=source, doc_id=doc_id
+        )
+        current = self.catalog.current_versions([h.payload.doc_id for h in raw])
+        hits = [h for h in raw if current.get(h.payload.doc_id) == h.payload.version][:k]
+        return Retrieval(
+            query=query,
+            mode=mode,
+            generation=generation,
+            hits=hits,
+            dropped_stale=sum(current.get(h.payload.doc_id) != h.payload.version for h in raw),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            snapshot=sorted({(h.payload.doc_id, h.payload.version) for h in hits}),
+        )

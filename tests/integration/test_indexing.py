@@ -1,0 +1,128 @@
+"""Incremental indexing and retrieval on real files: only what changed is embedded, and a
+reader never sees a superseded or deleted version."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index.edge import EdgeIndex
+from index.embedding import SentenceTransformerEmbedder
+from index.indexer import Indexer
+from index.sparse import Bm25Encoder
+from ingest.tasks import IngestContext, ingest_file, reindex
+from retrieve.hybrid import Retriever
+from schemas.tasks import DeleteFile, IngestFile, Reindex
+from tests.helpers.documents import write
+
+PARAS = [
+    "Refunds are paid back to the original card within five business days of approval.",
+    "Invoices are emailed on the first day of each month and list every seat you pay for.",
+    "Changing plans mid-cycle credits the unused days of the old plan to the next invoice.",
+    "Annual plans can be cancelled within thirty days for a full refund, no questions asked.",
+]
+
+
+def guide(paras: list[str]) -> str:
+    body = "\n\n".join(" ".join([p] * 3) for p in paras)
+    return f"# Billing\n\n## Payments\n\n{body}\n"
+
+
+@pytest.fixture
+def indexed(
+    ctx: IngestContext, tmp_path: Path, embedder: SentenceTransformerEmbedder, bm25: Bm25Encoder
+) -> Iterator[tuple[IngestContext, Retriever]]:
+    index = EdgeIndex(tmp_path / "index", embedder.dimension)
+    ctx.indexer = Indexer(ctx.catalog, index, embedder, bm25)
+    yield ctx, Retriever(ctx.catalog, index, embedder, bm25)
+    index.close()
+
+
+def ingest(ctx: IngestContext, name: str):
+    return ingest_file(ctx, IngestFile(source="kb", rel_path=name))
+
+
+def test_a_new_document_is_embedded_and_searchable_with_its_version(indexed, kb: Path) -> None:
+    ctx, retriever = indexed
+    write(kb / "billing.md", guide(PARAS))
+    result = ingest(ctx, "billing.md")
+    assert result.chunks_embedded == result.chunks_added == 4
+    found = retriever.search("how long until my refund reaches my card", k=3)
+    top = found.hits[0].payload
+    assert (top.doc_id, top.version, top.heading_path) == (
+        "kb/billing.md",
+        1,
+        ["Billing", "Payments"],
+    )
+    assert "five business days" in top.text
+    assert found.snapshot == [("kb/billing.md", 1)]
+    assert found.generation == ctx.catalog.generations.current() >= 1
+
+
+def test_edit_of_one_paragraph_embeds_one_chunk(indexed, kb: Path) -> None:
+    ctx, retriever = indexed
+    write(kb / "billing.md", guide(PARAS))
+    ingest(ctx, "billing.md")
+    edited = list(PARAS)
+    edited[1] = "Invoices now arrive by post, printed on recycled paper, every quarter."
+    write(kb / "billing.md", guide(edited))
+    result = ingest(ctx, "billing.md")
+    assert (result.chunks_added, result.chunks_removed, result.chunks_embedded) == (1, 1, 1)
+    assert ctx.indexer.index.chunk_versions("kb/billing.md") == {
+        c.chunk_id: 2 for c in ctx.catalog.chunks("kb/billing.md", 2)
+    }
+    hits = retriever.search("printed invoices by post", k=4).hits
+    assert all(h.payload.version == 2 for h in hits)
+    assert "recycled paper" in hits[0].payload.text
+    assert not any("first day of each month" in h.payload.text for h in hits)
+
+
+def test_unchanged_files_and_repeated_syncs_embed_nothing(indexed, kb: Path) -> None:
+    ctx, _ = indexed
+    write(kb / "billing.md", guide(PARAS))
+    ingest(ctx, "billing.md")
+    generation = ctx.catalog.generations.current()
+    os.utime(kb / "billing.md")
+    assert ingest(ctx, "billing.md").chunks_embedded == 0
+    assert reindex(ctx, Reindex(source="kb")).chunks_embedded == 0
+    change = ctx.indexer.sync_all()
+    assert not change.changed
+    assert ctx.catalog.generations.current() == generation
+
+
+def test_delete_removes_the_points_and_a_rename_reuses_cached_vectors(indexed, kb: Path) -> None:
+    ctx, retriever = indexed
+    write(kb / "billing.md", guide(PARAS))
+    ingest(ctx, "billing.md")
+    os.rename(kb / "billing.md", kb / "payments.md")
+    ingest_file(ctx, IngestFile(source="kb", rel_path="billing.md"))  # gone: tombstoned
+    renamed = ingest(ctx, "payments.md")
+    assert renamed.versions_created == 1 and renamed.chunks_embedded == 0, "cache hit"
+    assert ctx.indexer.index.count("kb/billing.md") == 0
+    assert {h.payload.doc_id for h in retriever.search("refund card", k=10).hits} == {
+        "kb/payments.md"
+    }
+
+
+def test_retrieval_drops_hits_of_versions_that_are_no_longer_current(
+    indexed, kb: Path, ctx: IngestContext
+) -> None:
+    _, retriever = indexed
+    write(kb / "billing.md", guide(PARAS))
+    ingest(ctx, "billing.md")
+    indexer, ctx.indexer = ctx.indexer, None  # the catalog moves on; the index lags behind
+    write(kb / "billing.md", guide(["Refunds are no longer offered on any plan."]))
+    ingest(ctx, "billing.md")
+    lagging = retriever.search("refund to my card", k=5)
+    assert lagging.hits == [] and lagging.dropped_stale >= 1
+    assert indexer is not None
+    indexer.sync_document("kb/billing.md")
+    [hit] = retriever.search("refund to my card", k=5).hits
+    assert hit.payload.version == 2 and "no longer offered" in hit.payload.text
+    ctx.indexer = indexer
+    (kb / "billing.md").unlink()
+    ingest_file(ctx, DeleteFile(source="kb", rel_path="billing.md"))  # type: ignore[arg-type]
+    assert retriever.search("refund", k=5).hits == []

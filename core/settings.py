@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     chunk_min_words: int = Field(default=40, ge=1)
 
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    qdrant_url: str | None = Field(
+        default=None, description="a Qdrant server; unset: the embedded Qdrant Edge index"
+    )
+    qdrant_collection: str = "verity_chunks"
+    rrf_k: int = Field(default=60, ge=1)
+    prefetch: int = Field(default=50, ge=1, description="candidates per side before fusion")
+    bm25_avg_len: float = Field(default=120.0, gt=0, description="tokens in a typical chunk")
 
     @field_validator("watch_dirs", mode="before")
     @classmethod

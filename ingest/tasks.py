@@ -27,7 +27,7 @@ from ingest.files import (
 )
 from ingest.parsing import ParserPool
 from schemas import ReasonCode
-from schemas.tasks import DeleteFile, IngestFile, Reindex, Task, TaskResult
+from schemas.tasks import DeleteFile, IngestFile, Reindex, SyncIndex, Task, TaskResult
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ def run_task(ctx: IngestContext, task: Task) -> TaskResult:
         return ingest_file(ctx, task)
     if isinstance(task, DeleteFile):
         return delete_file(ctx, task)
+    if isinstance(task, SyncIndex):
+        return sync_index(ctx, task)
     return reindex(ctx, task)
 
 
@@ -184,6 +186,26 @@ def reindex(ctx: IngestContext, task: Reindex) -> TaskResult:
         one = ingest_file(ctx, IngestFile(source=doc.source, rel_path=doc.rel_path), force=True)
         add_counts(total, one)
     return total
+
+
+def sync_index(ctx: IngestContext, task: SyncIndex) -> TaskResult:
+    """Make the index hold exactly the catalog's current versions (heals a lagging index)."""
+    result = TaskResult(task=task)
+    if ctx.indexer is None:
+        return result
+    if task.doc_id is not None:
+        change = ctx.indexer.sync_document(task.doc_id)
+    else:
+        change = ctx.indexer.sync_all()
+    result.chunks_embedded = change.embedded
+    log.info(
+        "index sync: %d embedded, %d from cache, %d moved, %d removed",
+        change.embedded,
+        change.from_cache,
+        change.kept,
+        change.removed,
+    )
+    return result
 
 
 def add_counts(total: TaskResult, one: TaskResult) -> None:

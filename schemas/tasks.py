@@ -35,7 +35,14 @@ class Reindex(_Task):
     source: str | None = None
 
 
-Task = Annotated[IngestFile | DeleteFile | Reindex, Field(discriminator="kind")]
+class SyncIndex(_Task):
+    """Bring the vector index in line with the catalog (one document, or all)."""
+
+    kind: Literal["sync_index"] = "sync_index"
+    doc_id: str | None = None
+
+
+Task = Annotated[IngestFile | DeleteFile | Reindex | SyncIndex, Field(discriminator="kind")]
 
 
 class TaskResult(BaseModel):

@@ -18,8 +18,14 @@ from core.errors import VerityError
 from core.settings import Settings
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
-from schemas.tasks import IngestFile, Reindex, Task, TaskResult
-from verity.wiring import IngestService, build_ingest, open_catalog
+from schemas.tasks import IngestFile, Reindex, SyncIndex, Task, TaskResult
+from verity.wiring import (
+    IngestService,
+    build_ingest,
+    build_retriever,
+    close_retriever,
+    open_catalog,
+)
 
 #: The keys of `verity ingest --json`, in order: a contract other tools rely on.
 SUMMARY_KEYS = (
@@ -80,6 +86,15 @@ def _parser() -> argparse.ArgumentParser:
     scope.add_argument("--all", action="store_true", help="every document")
     reindex.add_argument("--json", action="store_true")
     reindex.set_defaults(handler=cmd_reindex)
+
+    search = commands.add_parser("search", help="hybrid search over the index")
+    search.add_argument("query")
+    search.add_argument("--k", type=int, default=10, help="how many results (default 10)")
+    search.add_argument("--mode", choices=["hybrid", "dense", "sparse"], default="hybrid")
+    search.add_argument("--source", help="only this source")
+    search.add_argument("--doc", help="only this document id")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=cmd_search)
 
     for name, text in (
         ("watch", "watch VERITY_WATCH_DIRS and ingest changes"),
@@ -213,6 +228,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    service.runner.submit(SyncIndex())  # heal an index that lags the catalog, first thing
     warming = threading.Thread(target=service.context.parser.start, name="verity-warm-parser")
     warming.start()  # in the background: watching and reconciling begin at once
     watcher.start()
@@ -221,6 +237,40 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     stop.wait()
     watcher.stop()
     service.close()
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity search "text" [--k N] [--mode M] [--source S] [--doc ID] [--json]`."""
+    if args.k < 1:
+        raise UsageError("--k must be at least 1")
+    retriever = build_retriever(settings)
+    try:
+        found = retriever.search(
+            args.query, k=args.k, mode=args.mode, source=args.source, doc_id=args.doc
+        )
+    finally:
+        close_retriever(retriever)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "query": found.query,
+                    "mode": found.mode,
+                    "index_generation": found.generation,
+                    "latency_ms": round(found.latency_ms, 2),
+                    "hits": [{"score": h.score, **h.payload.model_dump()} for h in found.hits],
+                }
+            )
+        )
+        return 0
+    for rank, hit in enumerate(found.hits, 1):
+        p = hit.payload
+        where = " > ".join(p.heading_path) or "(top)"
+        print(f"{rank:>2}. {hit.score:.4f}  {p.doc_id} v{p.version}  [{where}]")
+        print(f"    {p.text[:160].replace(chr(10), ' ')}")
+    if not found.hits:
+        print("(no results)")
     return 0
 
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from catalog import Catalog
+from core.ports import VectorIndex
 from core.settings import Settings
+from index.edge import EdgeIndex
+from index.embedding import SentenceTransformerEmbedder
+from index.indexer import Indexer
+from index.sparse import Bm25Encoder
 from ingest.chunking import ChunkPolicy
 from ingest.parsing import ParserPool
 from ingest.reconcile import plan
 from ingest.runner import InProcessRunner
 from ingest.tasks import IngestContext, Limits, run_task
 from ingest.watcher import FolderWatcher
+from retrieve.hybrid import Retriever
 
 MB = 1024 * 1024
 
@@ -23,6 +30,50 @@ def open_catalog(settings: Settings) -> Catalog:
     catalog = Catalog(settings.catalog_url)
     catalog.migrate()
     return catalog
+
+
+def open_index(settings: Settings, dimension: int) -> VectorIndex:
+    """The vector index: a Qdrant server if `qdrant_url` is set, else Qdrant Edge on disk."""
+    if settings.qdrant_url:
+        from qdrant_client import QdrantClient
+
+        from index.server import ServerIndex
+
+        client = QdrantClient(url=settings.qdrant_url)
+        return ServerIndex(
+            client,
+            settings.qdrant_collection,
+            dimension,
+            rrf_k=settings.rrf_k,
+            prefetch=settings.prefetch,
+        )
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", settings.embedding_model).strip("-")
+    return EdgeIndex(
+        settings.data_dir / "index" / slug,
+        dimension,
+        rrf_k=settings.rrf_k,
+        prefetch=settings.prefetch,
+    )
+
+
+def build_indexer(settings: Settings, catalog: Catalog) -> Indexer:
+    """Embedder, sparse encoder and vector index over `catalog`."""
+    embedder = SentenceTransformerEmbedder(settings.embedding_model)
+    index = open_index(settings, embedder.dimension)
+    return Indexer(catalog, index, embedder, Bm25Encoder(settings.bm25_avg_len))
+
+
+def build_retriever(settings: Settings) -> Retriever:
+    """A retriever over the catalog and the index (close with `close_retriever`)."""
+    catalog = open_catalog(settings)
+    indexer = build_indexer(settings, catalog)
+    return Retriever(catalog, indexer.index, indexer.embedder, indexer.sparse)
+
+
+def close_retriever(retriever: Retriever) -> None:
+    """Release what `build_retriever` opened."""
+    retriever.index.close()
+    retriever.catalog.close()
 
 
 @dataclass
@@ -56,14 +107,16 @@ class IngestService:
         self.catalog.register_source(source, root.resolve())
 
     def close(self) -> None:
-        """Stop the runner and the parser process, release the database."""
+        """Stop the runner and the parser process, release the index and the database."""
         self.runner.close()
         self.context.parser.close()
+        if self.context.indexer is not None:
+            self.context.indexer.index.close()
         self.catalog.close()
 
 
-def build_ingest(settings: Settings) -> IngestService:
-    """Catalog, parser pool, task context and in-process runner, from settings."""
+def build_ingest(settings: Settings, with_index: bool = True) -> IngestService:
+    """Catalog, parser pool, indexer, task context and in-process runner, from settings."""
     catalog = open_catalog(settings)
     parser = ParserPool(
         timeout_s=settings.parse_timeout_s,
@@ -79,6 +132,7 @@ def build_ingest(settings: Settings) -> IngestService:
             settle_s=settings.settle_s,
         ),
         policy=ChunkPolicy(settings.chunk_max_words, settings.chunk_min_words),
+        indexer=build_indexer(settings, catalog) if with_index else None,
     )
     runner = InProcessRunner(lambda task: run_task(context, task), retry_delay_s=0.25)
     return IngestService(context, runner)

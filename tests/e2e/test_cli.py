@@ -102,6 +102,29 @@ def test_docs_and_failures_list_what_the_catalog_holds(tmp_path: Path, folder: P
     assert "help/broken.pdf" in verity(tmp_path, "failures").stdout
 
 
+def test_search_finds_the_current_version_of_an_edited_document(
+    tmp_path: Path, folder: Path
+) -> None:
+    verity(tmp_path, "ingest", str(folder))
+    write(folder / "billing.md", "# Billing\n\n## Refunds\n\nRefunds now take ten days.")
+    verity(tmp_path, "ingest", str(folder))
+    found = json.loads(verity(tmp_path, "search", "how long do refunds take", "--json").stdout)
+    top = found["hits"][0]
+    assert (top["doc_id"], top["version"], top["heading_path"]) == (
+        "help/billing.md",
+        2,
+        ["Billing", "Refunds"],
+    )
+    assert top["text"] == "Refunds now take ten days."
+    assert all(h["text"] != "Refunds take five days." for h in found["hits"])
+    assert found["index_generation"] >= 2
+    sparse = json.loads(
+        verity(tmp_path, "search", "manual hello", "--mode", "sparse", "--k", "1", "--json").stdout
+    )
+    assert [h["doc_id"] for h in sparse["hits"]] == ["help/guides/manual.pdf"]
+    assert "help/billing.md" in verity(tmp_path, "search", "refunds").stdout
+
+
 def test_reindex_of_unchanged_documents_creates_nothing(tmp_path: Path, folder: Path) -> None:
     verity(tmp_path, "ingest", str(folder))
     result = json.loads(verity(tmp_path, "reindex", "--all", "--json").stdout)

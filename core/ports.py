@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 from schemas.tasks import Task, TaskResult
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How hybrid search merges its dense and sparse candidates."""
+
+    method: Literal["rrf", "dbsf"] = "rrf"
+    rrf_k: int = 10
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
 
 
 class TaskRunner(Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -66,7 +66,10 @@ class Settings(BaseSettings):
         default=None, description="a Qdrant server; unset: the embedded Qdrant Edge index"
     )
     qdrant_collection: str = "verity_chunks"
-    rrf_k: int = Field(default=60, ge=1)
+    fusion: Literal["rrf", "dbsf"] = "rrf"
+    rrf_k: int = Field(default=10, ge=1, description="tuned on the dev sets: bench/RESULTS.md")
+    dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of dense hits")
+    sparse_weight: float = Field(default=1.0, ge=0, description="RRF weight of BM25 hits")
     prefetch: int = Field(default=50, ge=1, description="candidates per side before fusion")
     bm25_avg_len: float = Field(default=120.0, gt=0, description="tokens in a typical chunk")
 

@@ -17,7 +17,7 @@ from typing import Any
 import qdrant_edge as q
 
 from core.errors import IndexBusy, VectorIndexError
-from core.ports import SearchMode
+from core.ports import Fusion, SearchMode
 from index.points import DENSE, SPARSE, point_id
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 
@@ -28,11 +28,13 @@ _KEYWORD_FIELDS = ("doc_id", "source", "chunk_id")
 class EdgeIndex:
     """A `VectorIndex` on a Qdrant Edge shard at `path`."""
 
-    def __init__(self, path: Path, dimension: int, *, rrf_k: int = 60, prefetch: int = 50) -> None:
+    def __init__(
+        self, path: Path, dimension: int, *, prefetch: int = 50, fusion: Fusion | None = None
+    ) -> None:
         self.path = path
         self.dimension = dimension
-        self.rrf_k = rrf_k
         self.prefetch = prefetch
+        self.fusion = fusion or Fusion()
         path.mkdir(parents=True, exist_ok=True)
         self._lock: int | None = _take_lock(path)
         self._shard: Any = self._open()
@@ -113,9 +115,8 @@ class EdgeIndex:
                 q.Prefetch(limit=max(self.prefetch, limit), query=query, filter=where)
                 for query in (dense_query, sparse_query)
             ]
-            fusion: Any = q.Fusion.Rrf(k=self.rrf_k)  # the stubs type it apart from Fusion
             request = q.QueryRequest(
-                limit=limit, prefetches=prefetches, query=fusion, with_payload=True
+                limit=limit, prefetches=prefetches, query=_fusion(self.fusion), with_payload=True
             )
         return [
             SearchHit(score=p.score, payload=ChunkPayload(**p.payload))
@@ -152,6 +153,12 @@ class EdgeIndex:
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+
+
+def _fusion(fusion: Fusion) -> Any:  # the stubs type the nested classes apart from Fusion
+    if fusion.method == "dbsf":
+        return q.Fusion.Dbsf()
+    return q.Fusion.Rrf(k=fusion.rrf_k, weights=[fusion.dense_weight, fusion.sparse_weight])
 
 
 def _take_lock(path: Path) -> int:

@@ -37,6 +37,9 @@ class SentenceTransformerEmbedder:
     def __init__(self, model_id: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # quiet CLI stderr
 
         self.model_id = model_id
         self.batch_size = batch_size

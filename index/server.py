@@ -12,7 +12,7 @@ from typing import Any
 from qdrant_client import QdrantClient
 from qdrant_client import models as m
 
-from core.ports import SearchMode
+from core.ports import Fusion, SearchMode
 from index.points import DENSE, SPARSE, point_id
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 
@@ -28,14 +28,14 @@ class ServerIndex:
         collection: str,
         dimension: int,
         *,
-        rrf_k: int = 60,
         prefetch: int = 50,
+        fusion: Fusion | None = None,
     ) -> None:
         self.client = client
         self.collection = collection
         self.dimension = dimension
-        self.rrf_k = rrf_k
         self.prefetch = prefetch
+        self.fusion = fusion or Fusion()
         if not client.collection_exists(collection):
             self._create()
 
@@ -112,7 +112,7 @@ class ServerIndex:
                     m.Prefetch(query=dense, using=DENSE, limit=depth, filter=where),
                     m.Prefetch(query=sparse_query, using=SPARSE, limit=depth, filter=where),
                 ],
-                query=m.RrfQuery(rrf=m.Rrf(k=self.rrf_k)),
+                query=_fusion(self.fusion),
             )
         result = self.client.query_points(self.collection, **kwargs)
         return [
@@ -146,6 +146,13 @@ class ServerIndex:
     def close(self) -> None:
         """Release the client."""
         self.client.close()
+
+
+def _fusion(fusion: Fusion) -> m.RrfQuery | m.FusionQuery:
+    if fusion.method == "dbsf":
+        return m.FusionQuery(fusion=m.Fusion.DBSF)
+    weights = [fusion.dense_weight, fusion.sparse_weight]
+    return m.RrfQuery(rrf=m.Rrf(k=fusion.rrf_k, weights=weights))
 
 
 def _point(point: IndexPoint) -> m.PointStruct:

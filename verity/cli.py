@@ -18,6 +18,8 @@ from core.errors import VerityError
 from core.settings import Settings
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
+from retrieve.evaluate import evaluate, load_questions, to_json
+from retrieve.hybrid import Retriever
 from schemas.tasks import IngestFile, Reindex, SyncIndex, Task, TaskResult
 from verity.wiring import (
     IngestService,
@@ -95,6 +97,19 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--doc", help="only this document id")
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=cmd_search)
+
+    evaluation = commands.add_parser("eval", help="retrieval figures on a question file")
+    evaluation.add_argument("--questions", type=Path, required=True, help="JSONL questions")
+    evaluation.add_argument("--corpus", type=Path, required=True, help="folder of documents")
+    evaluation.add_argument("--source", help="source name (default: the folder's name)")
+    evaluation.add_argument(
+        "--user-turns",
+        type=int,
+        default=1,
+        help="earlier user turns added to the query (default 1)",
+    )
+    evaluation.add_argument("--json", action="store_true")
+    evaluation.set_defaults(handler=cmd_eval)
 
     for name, text in (
         ("watch", "watch VERITY_WATCH_DIRS and ingest changes"),
@@ -271,6 +286,32 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         print(f"    {p.text[:160].replace(chr(10), ' ')}")
     if not found.hits:
         print("(no results)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity eval --questions FILE --corpus DIR [--json]`: ingest DIR, then measure."""
+    if not args.corpus.is_dir():
+        raise UsageError(f"no such folder: {args.corpus}")
+    questions = load_questions(args.questions)
+    source = args.source or args.corpus.resolve().name
+    service = build_ingest(settings)
+    try:
+        ingested = _run_all(service, _ingest_tasks(service, [args.corpus], source))
+        indexer = service.context.indexer
+        assert indexer is not None
+        retriever = Retriever(service.catalog, indexer.index, indexer.embedder, indexer.sparse)
+        figures = evaluate(retriever, questions, source=source, user_turns=args.user_turns)
+    finally:
+        service.close()
+    summary = {key: getattr(ingested, key) for key in SUMMARY_KEYS}
+    summary["chunks_embedded"] = ingested.chunks_embedded
+    report = to_json(figures, corpus=str(args.corpus), questions=len(questions), ingest=summary)
+    if args.json:
+        print(report)
+        return 0
+    for mode, row in figures.items():
+        print(f"{mode:>7}: " + "  ".join(f"{k} {v}" for k, v in row.items()))
     return 0
 
 

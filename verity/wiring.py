@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog import Catalog
-from core.ports import VectorIndex
+from core.ports import Fusion, VectorIndex
 from core.settings import Settings
 from index.edge import EdgeIndex
 from index.embedding import SentenceTransformerEmbedder
@@ -44,16 +44,21 @@ def open_index(settings: Settings, dimension: int) -> VectorIndex:
             client,
             settings.qdrant_collection,
             dimension,
-            rrf_k=settings.rrf_k,
             prefetch=settings.prefetch,
+            fusion=fusion_of(settings),
         )
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", settings.embedding_model).strip("-")
     return EdgeIndex(
         settings.data_dir / "index" / slug,
         dimension,
-        rrf_k=settings.rrf_k,
         prefetch=settings.prefetch,
+        fusion=fusion_of(settings),
     )
+
+
+def fusion_of(settings: Settings) -> Fusion:
+    """The fusion settings as the index takes them."""
+    return Fusion(settings.fusion, settings.rrf_k, settings.dense_weight, settings.sparse_weight)
 
 
 def build_indexer(settings: Settings, catalog: Catalog) -> Indexer:

@@ -125,6 +125,48 @@ def test_search_finds_the_current_version_of_an_edited_document(
     assert "help/billing.md" in verity(tmp_path, "search", "refunds").stdout
 
 
+def test_eval_reports_each_mode_and_a_second_run_embeds_nothing(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus / "billing.md", "# Billing\n\nRefunds reach your card within five days.")
+    write(corpus / "login.md", "# Login\n\nReset a forgotten password from the sign-in page.")
+    write(corpus / "ship.md", "# Shipping\n\nParcels leave the warehouse within two days.")
+    questions = tmp_path / "dev.jsonl"
+    lines = [
+        {
+            "id": "1",
+            "question": "when is my refund paid",
+            "relevant_doc_ids": ["billing.md"],
+            "answerable": True,
+            "turns": [],
+        },
+        {
+            "id": "2",
+            "question": "and what if I forgot it?",
+            "relevant_doc_ids": ["login.md"],
+            "answerable": True,
+            "turns": [{"role": "user", "text": "I cannot sign in"}],
+        },
+        {
+            "id": "3",
+            "question": "what is the capital of France",
+            "relevant_doc_ids": [],
+            "answerable": False,
+            "turns": [],
+        },
+    ]
+    questions.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    args = ("eval", "--questions", str(questions), "--corpus", str(corpus), "--json")
+    first = json.loads(verity(tmp_path, *args).stdout)
+    assert set(first["retrieval"]) == {"hybrid", "dense", "sparse"}
+    hybrid = first["retrieval"]["hybrid"]
+    assert hybrid["questions"] == 2, "only answerable questions count"
+    assert {"recall@5", "recall@10", "ndcg@10", "mrr@10", "p50_ms", "p95_ms"} <= set(hybrid)
+    assert hybrid["recall@10"] == 1.0 and hybrid["mrr@10"] >= 0.5
+    assert first["ingest"]["chunks_embedded"] == 3
+    second = json.loads(verity(tmp_path, *args).stdout)
+    assert second["ingest"]["chunks_embedded"] == 0 and second["ingest"]["unchanged"] == 3
+
+
 def test_reindex_of_unchanged_documents_creates_nothing(tmp_path: Path, folder: Path) -> None:
     verity(tmp_path, "ingest", str(folder))
     result = json.loads(verity(tmp_path, "reindex", "--all", "--json").stdout)

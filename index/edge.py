@@ -144,6 +144,13 @@ class EdgeIndex:
             if offset is None:
                 return ids
 
+    def optimize(self) -> bool:
+        """Build HNSW and merge segments (blocking; tens of seconds per 100k points).
+
+        Searches work before and during it (on plain segments); run it off the query path.
+        """
+        return bool(self._shard.optimize())
+
     def close(self) -> None:
         """Flush to disk, close the shard, release the directory."""
         if self._shard is not None:

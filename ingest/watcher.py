@@ -5,7 +5,8 @@
 - Settle: a path whose size or mtime still moves is deferred, never read half-way.
 - Moves: the source path is a deletion candidate, the destination a file to ingest
   (an editor's save arrives as a move from a temp file onto the real name).
-- Reconcile on start and every `reconcile_interval_s`, so dropped events are caught up.
+- Reconcile on start and every `reconcile_interval_s`, so dropped events are caught up;
+  `periodic_tasks` (the index sync) are submitted with every reconcile.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -64,12 +65,14 @@ class FolderWatcher:
         *,
         debounce_s: float = 0.5,
         reconcile_interval_s: float = 300.0,
+        periodic_tasks: Sequence[Task] = (),
     ) -> None:
         self.sources = {name: root.resolve() for name, root in sources.items()}
         self.runner = runner
         self.planner = planner
         self.debounce_s = debounce_s
         self.reconcile_interval_s = reconcile_interval_s
+        self.periodic_tasks = tuple(periodic_tasks)  # e.g. SyncIndex: heal a lagging index
         self._pending: dict[tuple[str, str], tuple[float, tuple[int, int] | None]] = {}
         self._reconcile_requests: set[str] = set()
         self._lock = threading.Lock()
@@ -114,6 +117,8 @@ class FolderWatcher:
             for task in self.planner(name, root):
                 self.runner.submit(task)
                 count += 1
+        for task in self.periodic_tasks:
+            self.runner.submit(task)
         self.reconciles += 1
         log.info("reconciled %d source(s): %d task(s)", len(self.sources), count)
         return count

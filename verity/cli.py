@@ -20,7 +20,7 @@ from ingest.reconcile import plan
 from ingest.tasks import add_counts
 from retrieve.evaluate import evaluate, load_questions, to_json
 from retrieve.hybrid import Retriever
-from schemas.tasks import IngestFile, Reindex, SyncIndex, Task, TaskResult
+from schemas.tasks import IngestFile, Reindex, Task, TaskResult
 from verity.wiring import (
     IngestService,
     build_ingest,
@@ -243,7 +243,6 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    service.runner.submit(SyncIndex())  # heal an index that lags the catalog, first thing
     warming = threading.Thread(target=service.context.parser.start, name="verity-warm-parser")
     warming.start()  # in the background: watching and reconciling begin at once
     watcher.start()

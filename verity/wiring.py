@@ -20,6 +20,7 @@ from ingest.runner import InProcessRunner
 from ingest.tasks import IngestContext, Limits, run_task
 from ingest.watcher import FolderWatcher
 from retrieve.hybrid import Retriever
+from schemas.tasks import SyncIndex
 
 MB = 1024 * 1024
 
@@ -105,6 +106,7 @@ class IngestService:
             lambda source, root: plan(self.catalog, source, root),
             debounce_s=settings.debounce_s,
             reconcile_interval_s=settings.reconcile_interval_s,
+            periodic_tasks=(SyncIndex(),) if self.context.indexer is not None else (),
         )
 
     def register(self, source: str, root: Path) -> None:

@@ -17,6 +17,7 @@ from ingest.reconcile import plan
 from ingest.runner import InProcessRunner
 from ingest.tasks import IngestContext, Limits, run_task
 from ingest.watcher import FolderWatcher
+from schemas.tasks import IngestFile, SyncIndex
 from tests.helpers.documents import write
 
 MB = 2**20
@@ -252,3 +253,25 @@ def test_several_watched_folders_are_separate_sources(
         assert w.current_text("same.md") == "from the knowledge base"
     finally:
         w.close()
+
+
+def test_every_reconcile_also_submits_the_periodic_tasks(tmp_path: Path) -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.tasks: list[object] = []
+
+        def submit(self, task: object) -> None:
+            self.tasks.append(task)
+
+    root = tmp_path / "kb"
+    write(root / "a.md", "# A\n\nalpha")
+    recorder = Recorder()
+    watcher = FolderWatcher(
+        {"kb": root},
+        recorder,
+        lambda source, r: [IngestFile(source=source, rel_path="a.md")],
+        periodic_tasks=(SyncIndex(),),
+    )  # type: ignore[arg-type]
+    watcher.reconcile_all()
+    watcher.reconcile_all()
+    assert recorder.tasks == [IngestFile(source="kb", rel_path="a.md"), SyncIndex()] * 2

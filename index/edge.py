@@ -18,7 +18,7 @@ import qdrant_edge as q
 
 from core.errors import IndexBusy, VectorIndexError
 from core.ports import Fusion, SearchMode
-from index.points import DENSE, SPARSE, point_id
+from index.points import DENSE, SPARSE, effective_mode, point_id
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 
 MARKER = "verity-index.json"
@@ -93,30 +93,28 @@ class EdgeIndex:
         doc_id: str | None = None,
     ) -> list[SearchHit]:
         """Dense, sparse, or both fused with RRF."""
+        effective = effective_mode(dense, sparse, mode)
+        if effective is None:
+            return []
         where = _filter(source=source, doc_id=doc_id)
-        dense_query = q.Query.Nearest(dense, using=DENSE) if dense is not None else None
-        sparse_query = (
-            q.Query.Nearest(q.SparseVector(sparse.indices, sparse.values), using=SPARSE)
-            if sparse is not None and sparse.indices
-            else None
-        )
-        if mode == "dense" or (mode == "hybrid" and sparse_query is None):
-            request = q.QueryRequest(
-                limit=limit, query=dense_query, filter=where, with_payload=True
-            )
-        elif mode == "sparse":
-            if sparse_query is None:
-                return []
-            request = q.QueryRequest(
-                limit=limit, query=sparse_query, filter=where, with_payload=True
-            )
-        else:
+        queries = {
+            "dense": q.Query.Nearest(dense, using=DENSE) if dense is not None else None,
+            "sparse": q.Query.Nearest(q.SparseVector(sparse.indices, sparse.values), using=SPARSE)
+            if sparse is not None
+            else None,
+        }
+        if effective == "hybrid":
+            depth = max(self.prefetch, limit)
             prefetches = [
-                q.Prefetch(limit=max(self.prefetch, limit), query=query, filter=where)
-                for query in (dense_query, sparse_query)
+                q.Prefetch(limit=depth, query=queries[side], filter=where)
+                for side in ("dense", "sparse")
             ]
             request = q.QueryRequest(
                 limit=limit, prefetches=prefetches, query=_fusion(self.fusion), with_payload=True
+            )
+        else:
+            request = q.QueryRequest(
+                limit=limit, query=queries[effective], filter=where, with_payload=True
             )
         return [
             SearchHit(score=p.score, payload=ChunkPayload(**p.payload))

@@ -13,7 +13,7 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as m
 
 from core.ports import Fusion, SearchMode
-from index.points import DENSE, SPARSE, point_id
+from index.points import DENSE, SPARSE, effective_mode, point_id
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 
 _KEYWORD_FIELDS = ("doc_id", "source", "chunk_id")
@@ -92,28 +92,29 @@ class ServerIndex:
         doc_id: str | None = None,
     ) -> list[SearchHit]:
         """Dense, sparse, or both fused with RRF."""
+        effective = effective_mode(dense, sparse, mode)
+        if effective is None:
+            return []
         where = _filter(source=source, doc_id=doc_id)
-        sparse_query = (
-            m.SparseVector(indices=sparse.indices, values=sparse.values)
-            if sparse is not None and sparse.indices
-            else None
-        )
+        queries: dict[str, Any] = {
+            "dense": dense,
+            "sparse": m.SparseVector(indices=sparse.indices, values=sparse.values)
+            if sparse is not None
+            else None,
+        }
+        names = {"dense": DENSE, "sparse": SPARSE}
         kwargs: dict[str, Any] = {"limit": limit, "with_payload": True}
-        if mode == "dense" or (mode == "hybrid" and sparse_query is None):
-            kwargs.update(query=dense, using=DENSE, query_filter=where)
-        elif mode == "sparse":
-            if sparse_query is None:
-                return []
-            kwargs.update(query=sparse_query, using=SPARSE, query_filter=where)
-        else:
+        if effective == "hybrid":
             depth = max(self.prefetch, limit)
             kwargs.update(
                 prefetch=[
-                    m.Prefetch(query=dense, using=DENSE, limit=depth, filter=where),
-                    m.Prefetch(query=sparse_query, using=SPARSE, limit=depth, filter=where),
+                    m.Prefetch(query=queries[side], using=names[side], limit=depth, filter=where)
+                    for side in ("dense", "sparse")
                 ],
                 query=_fusion(self.fusion),
             )
+        else:
+            kwargs.update(query=queries[effective], using=names[effective], query_filter=where)
         result = self.client.query_points(self.collection, **kwargs)
         return [
             SearchHit(score=p.score, payload=ChunkPayload(**(p.payload or {})))

@@ -90,6 +90,14 @@ def test_dense_finds_a_paraphrase_that_shares_no_words(index: VectorIndex, embed
     assert ask(index, embedder, bm25, "money back", mode="sparse") == []
 
 
+def test_a_query_of_stopwords_only_still_finds_by_meaning(
+    index: VectorIndex, embedder, bm25
+) -> None:
+    assert bm25.encode_query("how do I do it").indices == []
+    assert ask(index, embedder, bm25, "how do I do it", mode="hybrid", limit=5)
+    assert ask(index, embedder, bm25, "how do I do it", mode="sparse") == []
+
+
 def test_filters_by_source_and_document(index: VectorIndex, embedder, bm25) -> None:
     assert set(ask(index, embedder, bm25, "five days", source="kb", limit=10)) == {
         "refunds",

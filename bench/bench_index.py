@@ -27,7 +27,7 @@ from index.indexer import embedding_text
 from index.sparse import Bm25Encoder
 from retrieve.evaluate import percentile
 from schemas.index import ChunkPayload, IndexPoint
-from verity.wiring import build_ingest
+from verity.wiring import build_ingest, retriever_for
 
 WORDS = [
     "refund",
@@ -168,8 +168,6 @@ def cmd_query(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_edit(args: argparse.Namespace) -> dict[str, object]:
     """Seconds from writing an edited paragraph to the first search that returns it."""
-    from retrieve.hybrid import Retriever
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "kb"
         root.mkdir()
@@ -191,7 +189,7 @@ def cmd_edit(args: argparse.Namespace) -> dict[str, object]:
         watcher = service.watcher(settings)
         watcher.start()  # registers the source and reconciles: the guide is ingested
         service.runner.join()
-        retriever = Retriever(service.catalog, indexer.index, indexer.embedder, indexer.sparse)
+        retriever = retriever_for(indexer)
         timings, embedded = [], []
         for run in range(args.runs):
             marker = f"zebra{run}quokka"

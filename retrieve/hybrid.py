@@ -57,13 +57,14 @@ class Retriever:
             dense, sparse, limit=k * self.overfetch, mode=mode, source=source, doc_id=doc_id
         )
         current = self.catalog.current_versions([h.payload.doc_id for h in raw])
-        hits = [h for h in raw if current.get(h.payload.doc_id) == h.payload.version][:k]
+        fresh = [h for h in raw if current.get(h.payload.doc_id) == h.payload.version]
+        hits = fresh[:k]
         return Retrieval(
             query=query,
             mode=mode,
             generation=generation,
             hits=hits,
-            dropped_stale=sum(current.get(h.payload.doc_id) != h.payload.version for h in raw),
+            dropped_stale=len(raw) - len(fresh),
             latency_ms=(time.perf_counter() - started) * 1000,
             snapshot=sorted({(h.payload.doc_id, h.payload.version) for h in hits}),
         )

@@ -19,7 +19,6 @@ from core.settings import Settings
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
 from retrieve.evaluate import evaluate, load_questions, to_json
-from retrieve.hybrid import Retriever
 from schemas.tasks import IngestFile, Reindex, Task, TaskResult
 from verity.wiring import (
     IngestService,
@@ -27,6 +26,7 @@ from verity.wiring import (
     build_retriever,
     close_retriever,
     open_catalog,
+    retriever_for,
 )
 
 #: The keys of `verity ingest --json`, in order: a contract other tools rely on.
@@ -185,8 +185,12 @@ def _task_path(task: Task) -> str:
     return getattr(task, "rel_path", None) or getattr(task, "doc_id", None) or "all"
 
 
+def _summary(total: TaskResult) -> dict[str, int]:
+    return {key: getattr(total, key) for key in SUMMARY_KEYS}
+
+
 def _print_summary(total: TaskResult, as_json: bool) -> None:
-    summary = {key: getattr(total, key) for key in SUMMARY_KEYS}
+    summary = _summary(total)
     if as_json:
         print(json.dumps(summary))
         return
@@ -299,12 +303,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         ingested = _run_all(service, _ingest_tasks(service, [args.corpus], source))
         indexer = service.context.indexer
         assert indexer is not None
-        retriever = Retriever(service.catalog, indexer.index, indexer.embedder, indexer.sparse)
-        figures = evaluate(retriever, questions, source=source, user_turns=args.user_turns)
+        figures = evaluate(
+            retriever_for(indexer), questions, source=source, user_turns=args.user_turns
+        )
     finally:
         service.close()
-    summary = {key: getattr(ingested, key) for key in SUMMARY_KEYS}
-    summary["chunks_embedded"] = ingested.chunks_embedded
+    summary = {**_summary(ingested), "chunks_embedded": ingested.chunks_embedded}
     report = to_json(figures, corpus=str(args.corpus), questions=len(questions), ingest=summary)
     if args.json:
         print(report)

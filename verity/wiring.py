@@ -69,11 +69,14 @@ def build_indexer(settings: Settings, catalog: Catalog) -> Indexer:
     return Indexer(catalog, index, embedder, Bm25Encoder(settings.bm25_avg_len))
 
 
+def retriever_for(indexer: Indexer) -> Retriever:
+    """A retriever reading the same catalog, index and models the indexer writes."""
+    return Retriever(indexer.catalog, indexer.index, indexer.embedder, indexer.sparse)
+
+
 def build_retriever(settings: Settings) -> Retriever:
     """A retriever over the catalog and the index (close with `close_retriever`)."""
-    catalog = open_catalog(settings)
-    indexer = build_indexer(settings, catalog)
-    return Retriever(catalog, indexer.index, indexer.embedder, indexer.sparse)
+    return retriever_for(build_indexer(settings, open_catalog(settings)))
 
 
 def close_retriever(retriever: Retriever) -> None:

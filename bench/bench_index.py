@@ -23,8 +23,8 @@ from core.ports import Fusion
 from core.settings import Settings, WatchDir
 from index.edge import EdgeIndex
 from index.embedding import SentenceTransformerEmbedder
-from index.indexer import embedding_text
 from index.sparse import Bm25Encoder
+from index.sync import embedding_text
 from retrieve.evaluate import percentile
 from schemas.index import ChunkPayload, IndexPoint
 from verity.wiring import build_ingest, retriever_for
@@ -182,8 +182,8 @@ def cmd_edit(args: argparse.Namespace) -> dict[str, object]:
         service = build_ingest(settings)
         indexer = service.context.indexer
         assert indexer is not None
-        indexer.index.upsert(
-            synthetic_points(args.filler, indexer.embedder.dimension, Bm25Encoder())
+        indexer.active.current.index.upsert(
+            synthetic_points(args.filler, indexer.active.current.embedder.dimension, Bm25Encoder())
         )
         service.context.parser.start()
         watcher = service.watcher(settings)
@@ -206,7 +206,7 @@ def cmd_edit(args: argparse.Namespace) -> dict[str, object]:
             service.runner.join()
             embedded.append(sum(r.chunks_embedded for r in service.runner.results()[before:]))
             time.sleep(1.5)
-        chunks = indexer.index.count()
+        chunks = indexer.active.current.index.count()
         watcher.stop()
         service.close()
     return {

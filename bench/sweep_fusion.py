@@ -42,7 +42,7 @@ def main() -> None:
         grid = itertools.product((2, 5, 10, 20, 60), weights)
         for rrf_k, (dense_weight, sparse_weight) in grid:
             fusion = Fusion("rrf", rrf_k, dense_weight, sparse_weight)
-            retriever.index.fusion = fusion  # type: ignore[attr-defined]
+            retriever.active.current.index.fusion = fusion  # type: ignore[attr-defined]
             row = evaluate(
                 retriever,
                 questions,
@@ -61,7 +61,7 @@ def main() -> None:
                     }
                 )
             )
-        retriever.index.fusion = Fusion("dbsf")  # type: ignore[attr-defined]
+        retriever.active.current.index.fusion = Fusion("dbsf")  # type: ignore[attr-defined]
         row = evaluate(
             retriever, questions, source=args.source, modes=("hybrid",), user_turns=args.user_turns
         )["hybrid"]

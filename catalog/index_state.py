@@ -81,10 +81,11 @@ class IndexGenerations:
         """Record one more committed change; returns the new generation."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
+            model = {"embedding_model": embedding_model} if embedding_model else {}
             result = conn.execute(
                 update(index_state)
                 .where(index_state.c.name == name)
-                .values(generation=index_state.c.generation + 1, updated_at=now)
+                .values(generation=index_state.c.generation + 1, updated_at=now, **model)
             )
             if result.rowcount == 0:
                 conn.execute(

@@ -93,3 +93,38 @@ class VectorIndex(Protocol):
 
     def close(self) -> None:
         """Flush and release the index."""
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """What a collection holds: the model its vectors come from and the BM25 length baked in."""
+
+    name: str
+    embedding_model: str
+    dimension: int
+    bm25_avg_len: float
+
+
+class CollectionStore(Protocol):
+    """Named collections of one backend and the atomic pointer (alias) readers follow."""
+
+    def active(self) -> CollectionSpec | None:
+        """The collection the alias points at (None before the first one)."""
+
+    def names(self) -> list[str]:
+        """Every collection the store holds, active or not."""
+
+    def new_name(self, model_id: str, generation: int) -> str:
+        """An unused name for a collection of `model_id` built at index `generation`."""
+
+    def open(self, spec: CollectionSpec) -> VectorIndex:
+        """The collection `spec.name`, created with `spec` recorded in its metadata if missing."""
+
+    def activate(self, name: str) -> None:
+        """Point the alias at `name`, atomically: a reader sees the old or the new, never none."""
+
+    def drop(self, name: str) -> None:
+        """Delete a collection (closed, not active)."""
+
+    def close(self) -> None:
+        """Release the backend."""

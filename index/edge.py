@@ -29,10 +29,17 @@ class EdgeIndex:
     """A `VectorIndex` on a Qdrant Edge shard at `path`."""
 
     def __init__(
-        self, path: Path, dimension: int, *, prefetch: int = 50, fusion: Fusion | None = None
+        self,
+        path: Path,
+        dimension: int,
+        *,
+        prefetch: int = 50,
+        fusion: Fusion | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
         self.dimension = dimension
+        self.metadata = metadata or {}
         self.prefetch = prefetch
         self.fusion = fusion or Fusion()
         path.mkdir(parents=True, exist_ok=True)
@@ -56,7 +63,7 @@ class EdgeIndex:
         shard = q.EdgeShard.create(str(self.path), config)
         for field in _KEYWORD_FIELDS:
             shard.update(q.UpdateOperation.create_field_index(field, q.PayloadSchemaType.Keyword))
-        marker.write_text(json.dumps({"dimension": self.dimension}))
+        marker.write_text(json.dumps({**self.metadata, "dimension": self.dimension}))
         return shard
 
     def upsert(self, points: Sequence[IndexPoint]) -> None:

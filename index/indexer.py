@@ -1,149 +1,124 @@
-"""Incremental indexing: bring a document's points in line with its current catalog version.
+"""Keeps the active collection equal to the catalog's current versions, and rebuilds it.
 
-State-based, so it is idempotent and heals whatever an interrupted run left behind:
-- chunks of the current version that the index lacks are embedded (unless the embedding
-  cache has their text for this model) and upserted;
-- chunks the index already holds keep their vectors and get the new version's payload;
-- points of chunks no longer current (superseded or deleted versions) are removed.
-Every sync that changed something bumps the index generation.
+Every write to the index goes through one `Indexer` under its write lock, so a rebuild can
+fill a new collection while edits keep landing in the old one, then catch the new one up
+and swap it in with no edit lost between the two. Each committed change bumps the index
+generation; a swap bumps it too and records the model now answering queries.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from catalog import Catalog
-from core.ids import sha256_hex
-from core.ports import Embedder, SparseEncoder, VectorIndex
-from schemas import Chunk
-from schemas.index import ChunkPayload, IndexPoint
+from core.errors import IndexBusy
+from core.ports import CollectionSpec
+from index.active import ActiveIndex, Collection, open_collection
+from index.sparse import Bm25Encoder
+from index.sync import (
+    IndexChange,
+    Progress,
+    embedding_text,
+    sync_collection,
+    sync_document,
+)
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class IndexChange:
-    """What one sync did."""
+@dataclass(frozen=True)
+class RebuildReport:
+    """What a rebuild did: the collections before and after, and the work it took."""
 
-    embedded: int = 0
-    from_cache: int = 0
-    kept: int = 0  # unchanged chunks moved to the new version (payload only)
-    removed: int = 0
-    generation: int | None = None
-
-    @property
-    def changed(self) -> bool:
-        """True if the index differs from before."""
-        return bool(self.embedded or self.from_cache or self.kept or self.removed)
-
-    def add(self, other: IndexChange) -> None:
-        """Add another change's counts to this one."""
-        self.embedded += other.embedded
-        self.from_cache += other.from_cache
-        self.kept += other.kept
-        self.removed += other.removed
-        self.generation = other.generation or self.generation
-
-
-def embedding_text(chunk: Chunk) -> str:
-    """What is embedded for a chunk: its heading path, then its text."""
-    return f"{chunk.heading}\n\n{chunk.text}" if chunk.heading_path else chunk.text
+    old: CollectionSpec
+    new: CollectionSpec
+    built: IndexChange
+    caught_up: IndexChange
+    generation: int
 
 
 @dataclass
 class Indexer:
-    """Keeps the vector index equal to the catalog's current versions."""
+    """The one writer of the vector index."""
 
     catalog: Catalog
-    index: VectorIndex
-    embedder: Embedder
-    sparse: SparseEncoder
+    active: ActiveIndex
+    _writing: threading.RLock = field(default_factory=threading.RLock)
+    _rebuilding: threading.Lock = field(default_factory=threading.Lock)
 
     def sync_document(self, doc_id: str) -> IndexChange:
-        """Make the index hold exactly the current version's chunks of `doc_id`."""
-        document = self.catalog.document(doc_id)
-        present = self.index.chunk_versions(doc_id)
-        if document is None or document.current_version is None:
-            change = IndexChange(removed=len(present))
-            if present:
-                self.index.delete_document(doc_id)
-            return self._commit(change)
-        version = self.catalog.version(doc_id, document.current_version)
-        assert version is not None
-        chunks = self.catalog.chunks(doc_id, version.version)
-        payloads = {
-            c.chunk_id: self._payload(c, version.sha256, document.source, document.rel_path)
-            for c in chunks
-        }
-        new = [c for c in chunks if c.chunk_id not in present]
-        moved = [
-            payloads[c.chunk_id]
-            for c in chunks
-            if c.chunk_id in present and present[c.chunk_id] != version.version
+        """Make the active collection hold exactly the current version's chunks of `doc_id`."""
+        with self._writing, self.active.use() as collection:
+            return self._commit(sync_document(self.catalog, collection, doc_id), collection)
+
+    def sync_all(self, progress: Progress | None = None) -> IndexChange:
+        """Sync every document the catalog knows."""
+        with self._writing, self.active.use() as collection:
+            change = sync_collection(self.catalog, collection, progress)
+            return self._commit(change, collection)
+
+    def rebuild(
+        self, model_id: str | None = None, progress: Progress | None = None
+    ) -> RebuildReport:
+        """Build a new collection from the catalog's stored chunk texts (no re-parsing) with
+        `model_id` (default: the active model), then swap it in and drop the old one.
+
+        Queries and edits go on against the old collection meanwhile; only the final
+        catch-up and the swap hold the write lock.
+        """
+        if not self._rebuilding.acquire(blocking=False):
+            raise IndexBusy("a rebuild is already running; wait for it to finish")
+        try:
+            target = self._new_collection(model_id or self.active.current.spec.embedding_model)
+            log.info("rebuild: filling %s", target.spec.name)
+            try:
+                built = sync_collection(self.catalog, target, progress)
+                with self._writing:
+                    caught_up = sync_collection(self.catalog, target)
+                    old = self.active.swap(target)
+                    generation = self.catalog.generations.bump(
+                        embedding_model=target.spec.embedding_model
+                    )
+            except BaseException:
+                self._discard(target)
+                raise
+        finally:
+            self._rebuilding.release()
+        log.info("rebuild: %s replaced %s at generation %d", target.spec.name, old.name, generation)
+        return RebuildReport(old, target.spec, built, caught_up, generation)
+
+    def _new_collection(self, model_id: str) -> Collection:
+        embedder = self.active.embedders.get(model_id)
+        spec = CollectionSpec(
+            self.active.store.new_name(model_id, self.catalog.generations.current()),
+            model_id,
+            embedder.dimension,
+            self.average_length(),
+        )
+        return open_collection(self.active.store, spec, self.active.embedders)
+
+    def average_length(self) -> float:
+        """Mean BM25 length (tokens after stopwords) of the current chunks, re-derived."""
+        counter = Bm25Encoder()
+        lengths = [
+            counter.document_length(embedding_text(chunk))
+            for document in self.catalog.documents()
+            if document.current_version is not None
+            for chunk in self.catalog.chunks(document.doc_id, document.current_version)
         ]
-        stale = sorted(set(present) - set(payloads))
-        change = IndexChange(kept=len(moved), removed=len(stale))
-        self.index.upsert(self._points(new, payloads, change))
-        self.index.update_payloads(moved)
-        self.index.delete_chunks(stale)
-        return self._commit(change)
+        fallback = self.active.current.spec.bm25_avg_len
+        return round(sum(lengths) / len(lengths), 2) if lengths else fallback
 
-    def sync_all(self) -> IndexChange:
-        """Sync every document the catalog knows (start-up, after a crash, after a wipe)."""
-        total = IndexChange()
-        for document in self.catalog.documents():
-            if document.current_version is None and not self.index.chunk_versions(document.doc_id):
-                continue
-            total.add(self.sync_document(document.doc_id))
-        return total
+    def _discard(self, target: Collection) -> None:
+        if self.active.current is not target:
+            target.index.close()
+            self.active.store.drop(target.spec.name)
 
-    def _points(
-        self, chunks: list[Chunk], payloads: dict[str, ChunkPayload], change: IndexChange
-    ) -> list[IndexPoint]:
-        if not chunks:
-            return []
-        texts = [embedding_text(c) for c in chunks]
-        shas = [sha256_hex(t.encode()) for t in texts]
-        model = self.embedder.model_id
-        cached = self.catalog.embeddings.get(model, shas)
-        missing = sorted(
-            {(sha, text) for sha, text in zip(shas, texts, strict=True) if sha not in cached}
-        )
-        fresh = dict(
-            zip([s for s, _ in missing], self.embedder.embed([t for _, t in missing]), strict=True)
-        )
-        self.catalog.embeddings.put(model, fresh)
-        vectors = {**cached, **fresh}
-        change.embedded += len(fresh)
-        change.from_cache += len(chunks) - len(fresh)
-        return [
-            IndexPoint(
-                payload=payloads[c.chunk_id],
-                dense=vectors[sha],
-                sparse=self.sparse.encode_document(text),
-            )
-            for c, sha, text in zip(chunks, shas, texts, strict=True)
-        ]
-
-    def _payload(self, chunk: Chunk, sha: str, source: str, rel_path: str) -> ChunkPayload:
-        return ChunkPayload(
-            chunk_id=chunk.chunk_id,
-            doc_id=chunk.doc_id,
-            version=chunk.version,
-            sha256=sha,
-            source=source,
-            path=rel_path,
-            heading_path=chunk.heading_path,
-            page=chunk.page,
-            ordinal=chunk.ordinal,
-            text=chunk.text,
-            embedding_model=self.embedder.model_id,
-        )
-
-    def _commit(self, change: IndexChange) -> IndexChange:
+    def _commit(self, change: IndexChange, collection: Collection) -> IndexChange:
         if change.changed:
             change.generation = self.catalog.generations.bump(
-                embedding_model=self.embedder.model_id
+                embedding_model=collection.spec.embedding_model
             )
         return change

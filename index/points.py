@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from core.ports import SearchMode
@@ -31,3 +32,14 @@ def effective_mode(
     if (mode == "dense" and not has_dense) or (mode == "sparse" and not has_sparse):
         return None
     return mode
+
+
+def collection_name(model_id: str, generation: int, taken: list[str], prefix: str = "") -> str:
+    """A new collection's name: the model and the index generation it was built at, unused."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model_id).strip("-").lower()
+    base = f"{prefix}{slug}-g{generation}"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name

@@ -12,8 +12,9 @@ from typing import Any
 from qdrant_client import QdrantClient
 from qdrant_client import models as m
 
-from core.ports import Fusion, SearchMode
-from index.points import DENSE, SPARSE, effective_mode, point_id
+from core.errors import VectorIndexError
+from core.ports import CollectionSpec, Fusion, SearchMode
+from index.points import DENSE, SPARSE, collection_name, effective_mode, point_id
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 
 _KEYWORD_FIELDS = ("doc_id", "source", "chunk_id")
@@ -30,20 +31,24 @@ class ServerIndex:
         *,
         prefetch: int = 50,
         fusion: Fusion | None = None,
+        metadata: dict[str, Any] | None = None,
+        owns_client: bool = True,
     ) -> None:
         self.client = client
         self.collection = collection
         self.dimension = dimension
         self.prefetch = prefetch
         self.fusion = fusion or Fusion()
+        self.owns_client = owns_client
         if not client.collection_exists(collection):
-            self._create()
+            self._create(metadata or {})
 
-    def _create(self) -> None:
+    def _create(self, metadata: dict[str, Any]) -> None:
         self.client.create_collection(
             self.collection,
             vectors_config={DENSE: m.VectorParams(size=self.dimension, distance=m.Distance.COSINE)},
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            metadata={**metadata, "dimension": self.dimension},
         )
         for field in _KEYWORD_FIELDS:
             self.client.create_payload_index(
@@ -143,6 +148,97 @@ class ServerIndex:
                 ids[str(payload["chunk_id"])] = int(payload["version"])
             if offset is None:
                 return ids
+
+    def close(self) -> None:
+        """Release the client, unless a `ServerCollections` shares it."""
+        if self.owns_client:
+            self.client.close()
+
+
+class ServerCollections:
+    """A `CollectionStore` on a Qdrant server: collections `<alias>-<name>`, one alias for readers.
+
+    The swap is one `update_collection_aliases` call (delete + create), atomic on the server.
+    """
+
+    def __init__(
+        self,
+        client: QdrantClient,
+        alias: str,
+        *,
+        prefetch: int = 50,
+        fusion: Fusion | None = None,
+    ) -> None:
+        self.client = client
+        self.alias = alias
+        self.prefetch = prefetch
+        self.fusion = fusion
+
+    def active(self) -> CollectionSpec | None:
+        """The collection the alias points at."""
+        for alias in self.client.get_aliases().aliases:
+            if alias.alias_name == self.alias:
+                return self.spec(alias.collection_name)
+        return None
+
+    def spec(self, name: str) -> CollectionSpec | None:
+        """The spec recorded in a collection's metadata."""
+        if not self.client.collection_exists(name):
+            return None
+        stored = self.client.get_collection(name).config.metadata or {}
+        if "embedding_model" not in stored:
+            return None
+        return CollectionSpec(
+            name, stored["embedding_model"], int(stored["dimension"]), stored["bm25_avg_len"]
+        )
+
+    def names(self) -> list[str]:
+        """Collections of this service (named after its alias)."""
+        prefix = f"{self.alias}-"
+        listed = self.client.get_collections().collections
+        return sorted(c.name for c in listed if c.name.startswith(prefix))
+
+    def new_name(self, model_id: str, generation: int) -> str:
+        """`<alias>-<model>-g<generation>`, unused on the server."""
+        return collection_name(model_id, generation, self.names(), prefix=f"{self.alias}-")
+
+    def open(self, spec: CollectionSpec) -> ServerIndex:
+        """The collection `spec.name`, created with its spec if missing."""
+        stored = self.spec(spec.name)
+        if stored is not None and stored != spec:
+            raise VectorIndexError(f"collection {spec.name!r} holds {stored}, not {spec}")
+        return ServerIndex(
+            self.client,
+            spec.name,
+            spec.dimension,
+            prefetch=self.prefetch,
+            fusion=self.fusion,
+            metadata={"embedding_model": spec.embedding_model, "bm25_avg_len": spec.bm25_avg_len},
+            owns_client=False,
+        )
+
+    def activate(self, name: str) -> None:
+        """Move the alias to `name` in one atomic alias operation."""
+        if self.spec(name) is None:
+            raise VectorIndexError(f"cannot activate {name!r}: no such collection")
+        operations: list[m.DeleteAliasOperation | m.CreateAliasOperation] = []
+        if self.active() is not None:
+            operations.append(
+                m.DeleteAliasOperation(delete_alias=m.DeleteAlias(alias_name=self.alias))
+            )
+        operations.append(
+            m.CreateAliasOperation(
+                create_alias=m.CreateAlias(collection_name=name, alias_name=self.alias)
+            )
+        )
+        self.client.update_collection_aliases(operations)
+
+    def drop(self, name: str) -> None:
+        """Delete a collection (never the active one)."""
+        active = self.active()
+        if active is not None and active.name == name:
+            raise VectorIndexError(f"cannot drop {name!r}: it is the active collection")
+        self.client.delete_collection(name)
 
     def close(self) -> None:
         """Release the client."""

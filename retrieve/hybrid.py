@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 from catalog import Catalog
-from core.ports import Embedder, SearchMode, SparseEncoder, VectorIndex
+from core.ports import SearchMode
+from index.active import ActiveIndex
 from schemas.index import SearchHit
 
 
@@ -24,6 +25,8 @@ class Retrieval:
     mode: SearchMode
     generation: int
     hits: list[SearchHit]
+    embedding_model: str
+    collection: str
     dropped_stale: int = 0
     latency_ms: float = 0.0
     snapshot: list[tuple[str, int]] = field(default_factory=list)
@@ -34,9 +37,7 @@ class Retriever:
     """Searches the index and keeps only hits of current document versions."""
 
     catalog: Catalog
-    index: VectorIndex
-    embedder: Embedder
-    sparse: SparseEncoder
+    active: ActiveIndex
     overfetch: int = 2
 
     def search(
@@ -51,11 +52,12 @@ class Retriever:
         """The top `k` current chunks for `query`."""
         started = time.perf_counter()
         generation = self.catalog.generations.current()
-        dense = self.embedder.embed([query])[0] if mode != "sparse" else None
-        sparse = self.sparse.encode_query(query) if mode != "dense" else None
-        raw = self.index.search(
-            dense, sparse, limit=k * self.overfetch, mode=mode, source=source, doc_id=doc_id
-        )
+        with self.active.use() as collection:  # one collection, embedded by its own model
+            dense = collection.embedder.embed([query])[0] if mode != "sparse" else None
+            sparse = collection.sparse.encode_query(query) if mode != "dense" else None
+            raw = collection.index.search(
+                dense, sparse, limit=k * self.overfetch, mode=mode, source=source, doc_id=doc_id
+            )
         current = self.catalog.current_versions([h.payload.doc_id for h in raw])
         fresh = [h for h in raw if current.get(h.payload.doc_id) == h.payload.version]
         hits = fresh[:k]
@@ -64,6 +66,8 @@ class Retriever:
             mode=mode,
             generation=generation,
             hits=hits,
+            embedding_model=collection.spec.embedding_model,
+            collection=collection.spec.name,
             dropped_stale=len(raw) - len(fresh),
             latency_ms=(time.perf_counter() - started) * 1000,
             snapshot=sorted({(h.payload.doc_id, h.payload.version) for h in hits}),

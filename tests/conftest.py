@@ -15,11 +15,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from catalog import Catalog
+from index.active import Embedders
 from index.embedding import SentenceTransformerEmbedder
 from index.sparse import Bm25Encoder
 from ingest.chunking import ChunkPolicy
 from ingest.parsing import ParserPool
 from ingest.tasks import IngestContext, Limits
+from tests.helpers.models import projected_model
 
 PG_ADMIN_URL = os.environ.get(
     "VERITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -94,6 +96,22 @@ def parser_pool() -> Iterator[ParserPool]:
 def embedder() -> SentenceTransformerEmbedder:
     """The real embedding model (packaged MiniLM), loaded once."""
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def embedders(embedder: SentenceTransformerEmbedder) -> Embedders:
+    """Embedding models by id: the packaged MiniLM (shared), any other id loaded for real."""
+    return Embedders(
+        lambda model_id: (
+            embedder if model_id == embedder.model_id else SentenceTransformerEmbedder(model_id)
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def other_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The id (a local folder) of a second real model: MiniLM projected to 96 dimensions."""
+    return str(projected_model(tmp_path_factory.mktemp("models") / "minilm-96"))
 
 
 @pytest.fixture(scope="session")

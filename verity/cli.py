@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from verity.wiring import (
     build_ingest,
     build_retriever,
     close_retriever,
+    model_change_pending,
     open_catalog,
+    rebuild_in_background,
     retriever_for,
 )
 
@@ -81,11 +84,21 @@ def _parser() -> argparse.ArgumentParser:
     failures.add_argument("--all", action="store_true", help="include resolved failures")
     failures.set_defaults(handler=cmd_failures)
 
-    reindex = commands.add_parser("reindex", help="re-parse documents even if unchanged")
+    reindex = commands.add_parser(
+        "reindex", help="re-parse documents even if unchanged, or rebuild the index"
+    )
     scope = reindex.add_mutually_exclusive_group(required=True)
     scope.add_argument("--doc", help="one document id")
     scope.add_argument("--source", help="every document of one source")
     scope.add_argument("--all", action="store_true", help="every document")
+    scope.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build a new collection from the stored chunks (no re-parsing), then swap it in",
+    )
+    reindex.add_argument(
+        "--model", help="with --rebuild: the embedding model (default: VERITY_EMBEDDING_MODEL)"
+    )
     reindex.add_argument("--json", action="store_true")
     reindex.set_defaults(handler=cmd_reindex)
 
@@ -228,7 +241,11 @@ def cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    """`verity reindex --doc ID | --source NAME | --all`."""
+    """`verity reindex --doc ID | --source NAME | --all | --rebuild [--model ID]`."""
+    if args.model and not args.rebuild:
+        raise UsageError("--model goes with --rebuild")
+    if args.rebuild:
+        return _rebuild(settings, args.model or settings.embedding_model, args.json)
     service = build_ingest(settings)
     try:
         total = _run_all(service, [Reindex(doc_id=args.doc, source=args.source)])
@@ -236,6 +253,46 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
         service.close()
     _print_summary(total, args.json)
     return 0
+
+
+def _rebuild(settings: Settings, model_id: str, as_json: bool) -> int:
+    service = build_ingest(settings)
+    try:
+        indexer = service.context.indexer
+        assert indexer is not None
+        started = time.perf_counter()
+        report = indexer.rebuild(model_id, progress=ProgressLine("rebuild", "documents"))
+    finally:
+        service.close()
+    summary = {
+        "old_collection": report.old.name,
+        "new_collection": report.new.name,
+        "embedding_model": report.new.embedding_model,
+        "bm25_avg_len": report.new.bm25_avg_len,
+        "chunks_embedded": report.built.embedded + report.caught_up.embedded,
+        "chunks_from_cache": report.built.from_cache + report.caught_up.from_cache,
+        "index_generation": report.generation,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items()))
+    return 0
+
+
+class ProgressLine:
+    """Progress of long work on stderr: `label: done/total unit`, at most one line a second."""
+
+    def __init__(self, label: str, unit: str) -> None:
+        self.label, self.unit = label, unit
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - self._last >= 1.0:
+            self._last = now
+            print(f"{self.label}: {done}/{total} {self.unit}", file=sys.stderr, flush=True)
 
 
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
@@ -250,6 +307,9 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     warming = threading.Thread(target=service.context.parser.start, name="verity-warm-parser")
     warming.start()  # in the background: watching and reconciling begin at once
     watcher.start()
+    indexer = service.context.indexer
+    if indexer is not None and model_change_pending(settings, indexer):
+        rebuild_in_background(indexer, settings.embedding_model)
     names = ", ".join(f"{d.name}={d.root}" for d in settings.watch_dirs)
     logging.getLogger("verity").info("watching %s (Ctrl-C to stop)", names)
     stop.wait()
@@ -276,6 +336,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                     "query": found.query,
                     "mode": found.mode,
                     "index_generation": found.generation,
+                    "embedding_model": found.embedding_model,
+                    "collection": found.collection,
                     "latency_ms": round(found.latency_ms, 2),
                     "hits": [{"score": h.score, **h.payload.model_dump()} for h in found.hits],
                 }

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
+import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from catalog import Catalog
-from core.ports import Fusion, VectorIndex
+from core.errors import VerityError
+from core.ports import CollectionStore, Fusion
 from core.settings import Settings
-from index.edge import EdgeIndex
+from index.active import ActiveIndex, Embedders
+from index.edge_store import EdgeCollections
 from index.embedding import SentenceTransformerEmbedder
 from index.indexer import Indexer
-from index.sparse import Bm25Encoder
 from ingest.chunking import ChunkPolicy
 from ingest.parsing import ParserPool
 from ingest.reconcile import plan
@@ -23,6 +25,7 @@ from retrieve.hybrid import Retriever
 from schemas.tasks import SyncIndex
 
 MB = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 def open_catalog(settings: Settings) -> Catalog:
@@ -33,27 +36,21 @@ def open_catalog(settings: Settings) -> Catalog:
     return catalog
 
 
-def open_index(settings: Settings, dimension: int) -> VectorIndex:
-    """The vector index: a Qdrant server if `qdrant_url` is set, else Qdrant Edge on disk."""
+def open_store(settings: Settings) -> CollectionStore:
+    """The index's collections: on a Qdrant server if `qdrant_url` is set, else Qdrant Edge."""
     if settings.qdrant_url:
         from qdrant_client import QdrantClient
 
-        from index.server import ServerIndex
+        from index.server import ServerCollections
 
-        client = QdrantClient(url=settings.qdrant_url)
-        return ServerIndex(
-            client,
+        return ServerCollections(
+            QdrantClient(url=settings.qdrant_url),
             settings.qdrant_collection,
-            dimension,
             prefetch=settings.prefetch,
             fusion=fusion_of(settings),
         )
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", settings.embedding_model).strip("-")
-    return EdgeIndex(
-        settings.data_dir / "index" / slug,
-        dimension,
-        prefetch=settings.prefetch,
-        fusion=fusion_of(settings),
+    return EdgeCollections(
+        settings.data_dir / "index", prefetch=settings.prefetch, fusion=fusion_of(settings)
     )
 
 
@@ -63,15 +60,55 @@ def fusion_of(settings: Settings) -> Fusion:
 
 
 def build_indexer(settings: Settings, catalog: Catalog) -> Indexer:
-    """Embedder, sparse encoder and vector index over `catalog`."""
-    embedder = SentenceTransformerEmbedder(settings.embedding_model)
-    index = open_index(settings, embedder.dimension)
-    return Indexer(catalog, index, embedder, Bm25Encoder(settings.bm25_avg_len))
+    """The active collection (with its own embedding model) and its writer, over `catalog`."""
+    active = ActiveIndex.open(
+        open_store(settings),
+        Embedders(SentenceTransformerEmbedder),
+        model_id=settings.embedding_model,
+        bm25_avg_len=settings.bm25_avg_len,
+        generation=catalog.generations.current(),
+    )
+    indexed_with = active.current.spec.embedding_model
+    if indexed_with != settings.embedding_model:
+        log.warning(
+            "the index holds vectors of %s, not VERITY_EMBEDDING_MODEL=%s: queries use %s "
+            "until `verity reindex --rebuild` (or `verity up`) builds the new collection",
+            indexed_with,
+            settings.embedding_model,
+            indexed_with,
+        )
+    return Indexer(catalog, active)
+
+
+def model_change_pending(settings: Settings, indexer: Indexer) -> bool:
+    """True when the settings name a model the active collection was not built with."""
+    return indexer.active.current.spec.embedding_model != settings.embedding_model
+
+
+def rebuild_in_background(indexer: Indexer, model_id: str) -> threading.Thread:
+    """Rebuild the index for `model_id` in a thread; queries and edits go on meanwhile."""
+
+    def run() -> None:
+        try:
+            report = indexer.rebuild(model_id, progress=_log_progress)
+        except VerityError:
+            log.exception("rebuild for %s failed; the old collection stays active", model_id)
+            return
+        log.info("rebuild done: %s is active (was %s)", report.new.name, report.old.name)
+
+    thread = threading.Thread(target=run, name="verity-rebuild", daemon=True)
+    thread.start()
+    return thread
+
+
+def _log_progress(done: int, total: int) -> None:
+    if done == total or done % max(1, total // 20) == 0:
+        log.info("rebuild: %d/%d documents", done, total)
 
 
 def retriever_for(indexer: Indexer) -> Retriever:
-    """A retriever reading the same catalog, index and models the indexer writes."""
-    return Retriever(indexer.catalog, indexer.index, indexer.embedder, indexer.sparse)
+    """A retriever reading the same catalog and active collection the indexer writes."""
+    return Retriever(indexer.catalog, indexer.active)
 
 
 def build_retriever(settings: Settings) -> Retriever:
@@ -81,7 +118,7 @@ def build_retriever(settings: Settings) -> Retriever:
 
 def close_retriever(retriever: Retriever) -> None:
     """Release what `build_retriever` opened."""
-    retriever.index.close()
+    retriever.active.close()
     retriever.catalog.close()
 
 
@@ -121,7 +158,7 @@ class IngestService:
         self.runner.close()
         self.context.parser.close()
         if self.context.indexer is not None:
-            self.context.indexer.index.close()
+            self.context.indexer.active.close()
         self.catalog.close()
 
 

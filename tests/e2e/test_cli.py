@@ -173,6 +173,36 @@ def test_reindex_of_unchanged_documents_creates_nothing(tmp_path: Path, folder: 
     assert (result["unchanged"], result["versions_created"]) == (4, 0)
 
 
+def test_rebuild_for_a_new_model_swaps_collections_and_search_follows(
+    tmp_path: Path, folder: Path, other_model: str
+) -> None:
+    verity(tmp_path, "ingest", str(folder))
+    query = ("search", "how long do refunds take", "--k", "1", "--json")
+    before = json.loads(verity(tmp_path, *query).stdout)
+    same = verity(tmp_path, "reindex", "--rebuild", "--json")
+    rebuilt = json.loads(same.stdout)
+    assert rebuilt["old_collection"] == before["collection"] != rebuilt["new_collection"]
+    assert rebuilt["chunks_embedded"] == 0 and rebuilt["chunks_from_cache"] >= 4
+    assert "rebuild: " in same.stderr and " documents" in same.stderr
+
+    os.environ["VERITY_EMBEDDING_MODEL"] = other_model
+    try:
+        pending = json.loads(verity(tmp_path, *query).stdout)
+        assert pending["embedding_model"] == before["embedding_model"], "old model until rebuilt"
+        moved = json.loads(verity(tmp_path, "reindex", "--rebuild", "--json").stdout)
+        after = json.loads(verity(tmp_path, *query).stdout)
+    finally:
+        del os.environ["VERITY_EMBEDDING_MODEL"]
+    assert moved["embedding_model"] == after["embedding_model"] == other_model
+    assert moved["chunks_embedded"] >= 4
+    assert after["collection"] == moved["new_collection"]
+    assert after["hits"][0]["text"] == "Refunds take five days."
+    index = tmp_path / "data" / "index"
+    assert sorted(p.name for p in index.iterdir()) == ["ACTIVE", moved["new_collection"]]
+    wrong = verity(tmp_path, "reindex", "--all", "--model", other_model, check=False)
+    assert wrong.returncode == 2 and "--rebuild" in wrong.stderr
+
+
 def test_a_source_name_cannot_silently_switch_folders(tmp_path: Path) -> None:
     write(tmp_path / "one" / "docs" / "a.md", "# A\n\nalpha")
     write(tmp_path / "two" / "docs" / "b.md", "# B\n\nbeta")

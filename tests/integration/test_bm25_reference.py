@@ -13,8 +13,8 @@ from rank_bm25 import BM25Okapi
 
 from index.edge import EdgeIndex
 from index.embedding import SentenceTransformerEmbedder
-from index.indexer import embedding_text
 from index.sparse import Bm25Encoder
+from index.sync import embedding_text
 from ingest.chunking import ChunkPolicy, chunk_blocks
 from ingest.parsing import ParserPool
 from schemas import Chunk

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from index.edge import EdgeIndex
-from index.embedding import SentenceTransformerEmbedder
+from index.active import ActiveIndex, Embedders
+from index.edge_store import EdgeCollections
+from index.embedding import DEFAULT_MODEL
 from index.indexer import Indexer
-from index.sparse import Bm25Encoder
 from ingest.tasks import IngestContext, ingest_file, reindex
 from retrieve.hybrid import Retriever
 from schemas.tasks import DeleteFile, IngestFile, Reindex
@@ -33,12 +33,18 @@ def guide(paras: list[str]) -> str:
 
 @pytest.fixture
 def indexed(
-    ctx: IngestContext, tmp_path: Path, embedder: SentenceTransformerEmbedder, bm25: Bm25Encoder
+    ctx: IngestContext, tmp_path: Path, embedders: Embedders
 ) -> Iterator[tuple[IngestContext, Retriever]]:
-    index = EdgeIndex(tmp_path / "index", embedder.dimension)
-    ctx.indexer = Indexer(ctx.catalog, index, embedder, bm25)
-    yield ctx, Retriever(ctx.catalog, index, embedder, bm25)
-    index.close()
+    active = ActiveIndex.open(
+        EdgeCollections(tmp_path / "index"),
+        embedders,
+        model_id=DEFAULT_MODEL,
+        bm25_avg_len=120.0,
+        generation=0,
+    )
+    ctx.indexer = Indexer(ctx.catalog, active)
+    yield ctx, Retriever(ctx.catalog, active)
+    active.close()
 
 
 def ingest(ctx: IngestContext, name: str):
@@ -71,7 +77,7 @@ def test_edit_of_one_paragraph_embeds_one_chunk(indexed, kb: Path) -> None:
     write(kb / "billing.md", guide(edited))
     result = ingest(ctx, "billing.md")
     assert (result.chunks_added, result.chunks_removed, result.chunks_embedded) == (1, 1, 1)
-    assert ctx.indexer.index.chunk_versions("kb/billing.md") == {
+    assert ctx.indexer.active.current.index.chunk_versions("kb/billing.md") == {
         c.chunk_id: 2 for c in ctx.catalog.chunks("kb/billing.md", 2)
     }
     hits = retriever.search("printed invoices by post", k=4).hits
@@ -101,7 +107,7 @@ def test_delete_removes_the_points_and_a_rename_reuses_cached_vectors(indexed, k
     ingest_file(ctx, IngestFile(source="kb", rel_path="billing.md"))  # gone: tombstoned
     renamed = ingest(ctx, "payments.md")
     assert renamed.versions_created == 1 and renamed.chunks_embedded == 0, "cache hit"
-    assert ctx.indexer.index.count("kb/billing.md") == 0
+    assert ctx.indexer.active.current.index.count("kb/billing.md") == 0
     assert {h.payload.doc_id for h in retriever.search("refund card", k=10).hits} == {
         "kb/payments.md"
     }

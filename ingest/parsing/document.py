@@ -12,6 +12,7 @@ from typing import Any
 
 from core.errors import ParseError, RejectedFile
 from ingest.parsing.blocks import Block
+from ingest.parsing.classify import use_cheap_classification
 from ingest.parsing.guards import check_bytes, decode_text
 from ingest.parsing.media import DOCX
 from ingest.parsing.offline_nlp import prepare_unstructured
@@ -28,6 +29,7 @@ def warm_up() -> None:
     (The PDF path imports torch, onnxruntime and OpenCV: large address-space reservations.)
     """
     prepare_unstructured()
+    use_cheap_classification()
     import unstructured.partition.docx
     import unstructured.partition.html
     import unstructured.partition.md
@@ -43,6 +45,7 @@ def parse_document(data: bytes, filename: str, media_type: str, max_inflated: in
         raise RejectedFile("the file is empty", ReasonCode.EMPTY)
     check_bytes(data, media_type, max_inflated)
     prepare_unstructured()
+    use_cheap_classification()
     elements = _partition(data, filename, media_type)
     blocks = to_blocks(elements, plain_text=media_type == "text/plain")
     if not blocks:

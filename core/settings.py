@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     chunk_min_words: int = Field(default=40, ge=1)
 
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embed_batch_size: int = Field(default=8, ge=1, description="texts per forward pass")
     qdrant_url: str | None = Field(
         default=None, description="a Qdrant server; unset: the embedded Qdrant Edge index"
     )

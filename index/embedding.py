@@ -14,6 +14,9 @@ from typing import Any
 from core.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# Small batches pad less (texts of one batch are padded to its longest): on 2 CPU threads,
+# batches of 4-16 embedded 24-29 chunks/s, batches of 32 only 19-22 (bench/RESULTS.md).
+DEFAULT_BATCH = 8
 
 
 def model_path(model_id: str) -> Path:
@@ -34,7 +37,7 @@ def model_path(model_id: str) -> Path:
 class SentenceTransformerEmbedder:
     """`Embedder` over a sentence-transformers model, on the CPU, unit-normalised vectors."""
 
-    def __init__(self, model_id: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+    def __init__(self, model_id: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging

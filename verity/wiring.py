@@ -63,7 +63,9 @@ def build_indexer(settings: Settings, catalog: Catalog) -> Indexer:
     """The active collection (with its own embedding model) and its writer, over `catalog`."""
     active = ActiveIndex.open(
         open_store(settings),
-        Embedders(SentenceTransformerEmbedder),
+        Embedders(
+            lambda model_id: SentenceTransformerEmbedder(model_id, settings.embed_batch_size)
+        ),
         model_id=settings.embedding_model,
         bm25_avg_len=settings.bm25_avg_len,
         generation=catalog.generations.current(),

@@ -17,6 +17,9 @@ _ADORNMENT = re.compile(r"^([=\-~^*+#\"'`:._])\1{2,}$")
 _UNDERLINED = re.compile(r"^(?P<title>.*\S)\s+(?P<rule>([=\-~^*+#\"'`:._])\3{2,})$", re.DOTALL)
 _SKIPPED = frozenset({"PageBreak", "Header", "Footer", "Image"})
 _MAX_TITLE_WORDS = 25
+_MAX_FIRST_LINE_WORDS = 12
+_SENTENCE_END = (".", ":", ";", ",", "!", "?")
+_FIRST_LINE = ("first line", False)  # the style of a first-line title: always the top level
 
 
 def to_blocks(elements: Iterable[Any], plain_text: bool) -> list[Block]:
@@ -46,6 +49,10 @@ def _rest_blocks(items: list[tuple[str, str, Any]]) -> list[Block]:
     headings: list[str] = []
     blocks: list[Block] = []
     index = 0
+    if _is_first_line_title(items):
+        styles.append(_FIRST_LINE)
+        headings = [items[0][1]]
+        index = 1
     while index < len(items):
         category, text, meta = items[index]
         match = _ADORNMENT.match(text)
@@ -66,6 +73,21 @@ def _rest_blocks(items: list[tuple[str, str, Any]]) -> list[Block]:
         body = f"- {text}" if category == "ListItem" else text
         blocks.append(Block(body, tuple(headings), meta.page_number))
     return blocks
+
+
+def _is_first_line_title(items: list[tuple[str, str, Any]]) -> bool:
+    """A plain-text file that opens with one short line and no adornment: the line is its title."""
+    if len(items) < 2:
+        return False
+    first, second = items[0][1], items[1][1]
+    return (
+        "\n" not in first
+        and len(first.split()) <= _MAX_FIRST_LINE_WORDS
+        and not first.endswith(_SENTENCE_END)
+        and not _ADORNMENT.match(first)
+        and not _ADORNMENT.match(second)
+        and _title_of(first, items[1:2])[0] is None
+    )
 
 
 def _title_of(

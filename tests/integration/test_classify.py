@@ -37,7 +37,12 @@ print(json.dumps({"same": original == parse_all(), "blocks": sum(map(len, origin
 
 def test_cheap_classification_gives_the_same_blocks_as_unstructureds_own() -> None:
     run = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])

@@ -70,8 +70,27 @@ def test_rest_adornments_give_levels_in_order_of_appearance() -> None:
     ]
 
 
-def test_plain_text_without_adornments_has_no_headings() -> None:
-    elements = [Element("Title", "Short line"), Element("NarrativeText", "A paragraph here.")]
+def test_plain_text_opening_with_one_short_line_takes_it_as_the_title() -> None:
+    elements = [
+        Element("Title", "Block a number"),
+        Element("NarrativeText", "Block a number\nCalls from it go to voicemail."),
+        Element("UncategorizedText", "Settings ========"),
+        Element("NarrativeText", "Open Phone settings."),
+    ]
     blocks = to_blocks(elements, plain_text=True)
-    assert [b.heading_path for b in blocks] == [(), ()]
-    assert [b.text for b in blocks] == ["Short line", "A paragraph here."]
+    assert [(b.heading_path, b.text) for b in blocks] == [
+        (("Block a number",), "Block a number\nCalls from it go to voicemail."),
+        (("Block a number", "Settings"), "Open Phone settings."),
+    ]
+
+
+def test_plain_text_opening_with_a_sentence_or_alone_has_no_title() -> None:
+    sentence = [Element("Title", "Read this first."), Element("NarrativeText", "A paragraph.")]
+    assert [b.heading_path for b in to_blocks(sentence, plain_text=True)] == [(), ()]
+    long_line = " ".join(["word"] * 13)
+    wordy = [Element("Title", long_line), Element("NarrativeText", "A paragraph.")]
+    assert [b.heading_path for b in to_blocks(wordy, plain_text=True)] == [(), ()]
+    alone = [Element("Title", "Short line")]
+    assert [(b.heading_path, b.text) for b in to_blocks(alone, plain_text=True)] == [
+        ((), "Short line")
+    ]

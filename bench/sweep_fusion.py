@@ -61,6 +61,17 @@ def main() -> None:
                     }
                 )
             )
+        for share in (0.2, 0.3, 0.5, 0.6, 0.7, 0.8):
+            fusion = Fusion("convex", dense_weight=share, sparse_weight=round(1 - share, 2))
+            retriever.active.current.index.fusion = fusion  # type: ignore[attr-defined]
+            row = evaluate(
+                retriever,
+                questions,
+                source=args.source,
+                modes=("hybrid",),
+                user_turns=args.user_turns,
+            )["hybrid"]
+            print(json.dumps({"fusion": "convex", "dense_weight": share, **_figures(row)}))
         retriever.active.current.index.fusion = Fusion("dbsf")  # type: ignore[attr-defined]
         row = evaluate(
             retriever, questions, source=args.source, modes=("hybrid",), user_turns=args.user_turns
@@ -68,6 +79,10 @@ def main() -> None:
         print(json.dumps({"fusion": "dbsf", "ndcg@10": row["ndcg@10"]}))
     finally:
         close_retriever(retriever)
+
+
+def _figures(row: dict[str, float]) -> dict[str, float]:
+    return {"ndcg@10": row["ndcg@10"], "recall@10": row["recall@10"]}
 
 
 if __name__ == "__main__":

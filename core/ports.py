@@ -16,7 +16,7 @@ SearchMode = Literal["hybrid", "dense", "sparse"]
 class Fusion:
     """How hybrid search merges its dense and sparse candidates."""
 
-    method: Literal["rrf", "dbsf"] = "rrf"
+    method: Literal["rrf", "dbsf", "convex"] = "rrf"
     rrf_k: int = 10
     dense_weight: float = 1.0
     sparse_weight: float = 1.0
@@ -90,6 +90,12 @@ class VectorIndex(Protocol):
 
     def chunk_versions(self, doc_id: str) -> dict[str, int]:
         """chunk id → the version its payload names, for every point of a document."""
+
+    def optimize(self) -> bool:
+        """Build what makes search fast (HNSW, merged segments); False if there was nothing to do.
+
+        Blocking and possibly long: call it off the query path (searches keep working).
+        """
 
     def close(self) -> None:
         """Flush and release the index."""

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         default=None, description="a Qdrant server; unset: the embedded Qdrant Edge index"
     )
     qdrant_collection: str = "verity_chunks"
-    fusion: Literal["rrf", "dbsf"] = "rrf"
+    fusion: Literal["rrf", "dbsf", "convex"] = "rrf"
     rrf_k: int = Field(default=10, ge=1, description="tuned on the dev sets: bench/RESULTS.md")
     dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of dense hits")
     sparse_weight: float = Field(default=1.0, ge=0, description="RRF weight of BM25 hits")

@@ -59,6 +59,11 @@ class Indexer:
             change = sync_collection(self.catalog, collection, progress)
             return self._commit(change, collection)
 
+    def optimize(self) -> bool:
+        """Optimize the active collection (HNSW build); the runner calls it with each full sync."""
+        with self._writing, self.active.use() as collection:
+            return collection.index.optimize()
+
     def rebuild(
         self, model_id: str | None = None, progress: Progress | None = None
     ) -> RebuildReport:
@@ -75,6 +80,7 @@ class Indexer:
             log.info("rebuild: filling %s", target.spec.name)
             try:
                 built = sync_collection(self.catalog, target, progress)
+                target.index.optimize()  # the new collection goes live with its HNSW built
                 with self._writing:
                     caught_up = sync_collection(self.catalog, target)
                     old = self.active.swap(target)

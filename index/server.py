@@ -14,6 +14,7 @@ from qdrant_client import models as m
 
 from core.errors import VectorIndexError
 from core.ports import CollectionSpec, Fusion, SearchMode
+from index.fusion import convex
 from index.points import DENSE, SPARSE, collection_name, effective_mode, point_id
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 
@@ -107,6 +108,13 @@ class ServerIndex:
             if sparse is not None
             else None,
         }
+        if effective == "hybrid" and self.fusion.method == "convex":
+            depth = max(self.prefetch, limit)
+            sides = [
+                self.search(dense, sparse, limit=depth, mode=side, source=source, doc_id=doc_id)
+                for side in ("dense", "sparse")
+            ]
+            return convex(sides[0], sides[1], self.fusion, limit)
         names = {"dense": DENSE, "sparse": SPARSE}
         kwargs: dict[str, Any] = {"limit": limit, "with_payload": True}
         if effective == "hybrid":
@@ -148,6 +156,10 @@ class ServerIndex:
                 ids[str(payload["chunk_id"])] = int(payload["version"])
             if offset is None:
                 return ids
+
+    def optimize(self) -> bool:
+        """Nothing to do: a Qdrant server runs its optimizers in the background by itself."""
+        return False
 
     def close(self) -> None:
         """Release the client, unless a `ServerCollections` shares it."""

@@ -197,6 +197,7 @@ def sync_index(ctx: IngestContext, task: SyncIndex) -> TaskResult:
         change = ctx.indexer.sync_document(task.doc_id)
     else:
         change = ctx.indexer.sync_all()
+        ctx.indexer.optimize()  # periodic, in the writer's thread: off the query path
     result.chunks_embedded = change.embedded
     log.info(
         "index sync: %d embedded, %d from cache, %d moved, %d removed",

@@ -12,7 +12,7 @@ import pytest
 from qdrant_client import QdrantClient
 
 from core.errors import IndexBusy, VectorIndexError
-from core.ports import VectorIndex
+from core.ports import Fusion, VectorIndex
 from index.edge import EdgeIndex
 from index.embedding import SentenceTransformerEmbedder
 from index.server import ServerIndex
@@ -85,6 +85,12 @@ def test_each_mode_finds_the_passage(index: VectorIndex, embedder, bm25, mode: s
     assert ask(index, embedder, bm25, "how do I reset my password", mode=mode)[0] == "password"
 
 
+def test_optimizing_keeps_every_point_searchable(index: VectorIndex, embedder, bm25) -> None:
+    assert isinstance(index.optimize(), bool)
+    assert index.count() == len(TEXTS)
+    assert ask(index, embedder, bm25, "parcel courier shipping")[0] == "shipping"
+
+
 def test_dense_finds_a_paraphrase_that_shares_no_words(index: VectorIndex, embedder, bm25) -> None:
     assert ask(index, embedder, bm25, "money back", mode="dense")[0] == "refunds"
     assert ask(index, embedder, bm25, "money back", mode="sparse") == []
@@ -149,9 +155,12 @@ def test_upsert_of_an_existing_chunk_replaces_it(index: VectorIndex, embedder, b
     assert index.search(dense, bm25.encode_query("ten days"), limit=1)[0].payload.text == text
 
 
-def test_both_backends_rank_alike(tmp_path: Path, embedder, bm25) -> None:
-    edge = EdgeIndex(tmp_path / "e", embedder.dimension)
-    server = ServerIndex(QdrantClient(":memory:"), "c", embedder.dimension)
+@pytest.mark.parametrize(
+    "fusion", [Fusion(), Fusion("convex", dense_weight=0.7, sparse_weight=0.3)]
+)
+def test_both_backends_rank_alike(tmp_path: Path, embedder, bm25, fusion: Fusion) -> None:
+    edge = EdgeIndex(tmp_path / "e", embedder.dimension, fusion=fusion)
+    server = ServerIndex(QdrantClient(":memory:"), "c", embedder.dimension, fusion=fusion)
     keys = list(TEXTS)
     vectors = embedder.embed([TEXTS[k][2] for k in keys])
     points = [

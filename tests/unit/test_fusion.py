@@ -1,0 +1,55 @@
+"""Convex fusion of dense and BM25 hits: normalised, weighted, deterministic."""
+
+from __future__ import annotations
+
+from core.ports import Fusion
+from index.fusion import convex
+from schemas.index import ChunkPayload, SearchHit
+
+
+def hit(chunk_id: str, score: float) -> SearchHit:
+    payload = ChunkPayload(
+        chunk_id=chunk_id,
+        doc_id=f"kb/{chunk_id}.md",
+        version=1,
+        sha256="0" * 64,
+        source="kb",
+        path=f"{chunk_id}.md",
+        ordinal=0,
+        text=chunk_id,
+        embedding_model="m",
+    )
+    return SearchHit(score=score, payload=payload)
+
+
+DENSE = [hit("a", 0.9), hit("b", 0.7), hit("c", 0.5)]
+SPARSE = [hit("c", 14.0), hit("d", 9.0), hit("a", 2.0)]
+
+
+def ids(hits: list[SearchHit]) -> list[str]:
+    return [h.payload.chunk_id for h in hits]
+
+
+def test_the_weights_decide_which_side_leads() -> None:
+    dense_heavy = convex(DENSE, SPARSE, Fusion("convex", dense_weight=0.9, sparse_weight=0.1), 4)
+    sparse_heavy = convex(DENSE, SPARSE, Fusion("convex", dense_weight=0.1, sparse_weight=0.9), 4)
+    assert ids(dense_heavy)[0] == "a" and ids(sparse_heavy)[0] == "c"
+    assert set(ids(dense_heavy)) == {"a", "b", "c", "d"}
+
+
+def test_scores_are_normalised_per_side_and_lie_between_zero_and_one() -> None:
+    fused = convex(DENSE, SPARSE, Fusion("convex"), 10)
+    scores = {h.payload.chunk_id: h.score for h in fused}
+    assert scores["c"] == 0.5 * 0.0 + 0.5 * 1.0  # dense minimum, BM25 maximum
+    assert scores["a"] == 0.5 * 1.0 + 0.5 * 0.0
+    assert all(0.0 <= s <= 1.0 for s in scores.values())
+
+
+def test_ties_break_by_chunk_id_and_the_limit_holds() -> None:
+    tied = convex([hit("y", 1.0), hit("x", 1.0)], [], Fusion("convex"), 1)
+    assert ids(tied) == ["x"]
+
+
+def test_one_empty_side_ranks_by_the_other() -> None:
+    assert ids(convex(DENSE, [], Fusion("convex"), 3)) == ["a", "b", "c"]
+    assert convex([], [], Fusion("convex"), 3) == []

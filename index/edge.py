@@ -18,7 +18,7 @@ import qdrant_edge as q
 
 from core.errors import IndexBusy, VectorIndexError
 from core.ports import Fusion, SearchMode
-from index.fusion import convex
+from index.fusion import convex_search
 from index.points import DENSE, SPARSE, effective_mode, point_id
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 
@@ -113,11 +113,9 @@ class EdgeIndex:
         }
         if effective == "hybrid" and self.fusion.method == "convex":
             depth = max(self.prefetch, limit)
-            sides = [
-                self.search(dense, sparse, limit=depth, mode=side, source=source, doc_id=doc_id)
-                for side in ("dense", "sparse")
-            ]
-            return convex(sides[0], sides[1], self.fusion, limit)
+            return convex_search(
+                self, dense, sparse, depth=depth, limit=limit, source=source, doc_id=doc_id
+            )
         if effective == "hybrid":
             depth = max(self.prefetch, limit)
             prefetches = [

@@ -7,8 +7,43 @@ their dense and sparse top lists, so they fuse alike.
 
 from __future__ import annotations
 
-from core.ports import Fusion
-from schemas.index import SearchHit
+from typing import Protocol
+
+from core.ports import Fusion, SearchMode
+from schemas.index import SearchHit, SparseVector
+
+
+class _Searchable(Protocol):
+    fusion: Fusion
+
+    def search(
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        *,
+        limit: int,
+        mode: SearchMode,
+        source: str | None,
+        doc_id: str | None,
+    ) -> list[SearchHit]: ...
+
+
+def convex_search(
+    index: _Searchable,
+    dense: list[float] | None,
+    sparse: SparseVector | None,
+    *,
+    depth: int,
+    limit: int,
+    source: str | None,
+    doc_id: str | None,
+) -> list[SearchHit]:
+    """Hybrid search by convex fusion: each side's top `depth` from `index`, then `convex`."""
+    sides = [
+        index.search(dense, sparse, limit=depth, mode=side, source=source, doc_id=doc_id)
+        for side in ("dense", "sparse")
+    ]
+    return convex(sides[0], sides[1], index.fusion, limit)
 
 
 def convex(

@@ -14,7 +14,7 @@ from qdrant_client import models as m
 
 from core.errors import VectorIndexError
 from core.ports import CollectionSpec, Fusion, SearchMode
-from index.fusion import convex
+from index.fusion import convex_search
 from index.points import DENSE, SPARSE, collection_name, effective_mode, point_id
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 
@@ -110,11 +110,9 @@ class ServerIndex:
         }
         if effective == "hybrid" and self.fusion.method == "convex":
             depth = max(self.prefetch, limit)
-            sides = [
-                self.search(dense, sparse, limit=depth, mode=side, source=source, doc_id=doc_id)
-                for side in ("dense", "sparse")
-            ]
-            return convex(sides[0], sides[1], self.fusion, limit)
+            return convex_search(
+                self, dense, sparse, depth=depth, limit=limit, source=source, doc_id=doc_id
+            )
         names = {"dense": DENSE, "sparse": SPARSE}
         kwargs: dict[str, Any] = {"limit": limit, "with_payload": True}
         if effective == "hybrid":

@@ -3,6 +3,7 @@
     python bench/bench_index.py embed  --corpus corpora/django   # raw embedding vs full ingest
     python bench/bench_index.py query  --points 10000 100000     # hybrid query latency
     python bench/bench_index.py edit   --filler 10000 --runs 5   # file write → searchable
+    python bench/bench_index.py backends --limit 600 --rounds 3  # torch vs ONNX vs ONNX int8
 
 `query` and `edit` size the index with synthetic chunks (random unit vectors, BM25 of random
 words); `edit` then edits one paragraph of a real document through the real watcher.
@@ -22,12 +23,13 @@ from pathlib import Path
 from core.ports import Fusion
 from core.settings import Settings, WatchDir
 from index.edge import EdgeIndex
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder
+from index.onnx_embedding import OnnxEmbedder
 from index.sparse import Bm25Encoder
 from index.sync import embedding_text
 from retrieve.evaluate import percentile
 from schemas.index import ChunkPayload, IndexPoint
-from verity.wiring import build_ingest, retriever_for
+from verity.wiring import build_ingest, load_embedder, retriever_for
 
 WORDS = [
     "refund",
@@ -54,35 +56,39 @@ WORDS = [
 ]
 
 
-def cmd_embed(args: argparse.Namespace) -> dict[str, object]:
-    """Raw embedding throughput on the corpus's chunks vs. a full ingest of the corpus."""
-    with tempfile.TemporaryDirectory() as tmp:
-        catalog_only = Settings(data_dir=Path(tmp) / "parse")
-        service = build_ingest(catalog_only, with_index=False)
-        service.register("bench", args.corpus)
-        from ingest.reconcile import plan
+def corpus_texts(corpus: Path, data_dir: Path) -> list[str]:
+    """The embedded texts of every chunk of `corpus` (parsed and chunked, nothing embedded)."""
+    from ingest.reconcile import plan
 
-        for task in plan(service.catalog, "bench", args.corpus.resolve()):
+    service = build_ingest(Settings(data_dir=data_dir), with_index=False)
+    try:
+        service.register("bench", corpus)
+        for task in plan(service.catalog, "bench", corpus.resolve()):
             service.runner.submit(task)
         service.runner.join()
-        texts = [
+        return [
             embedding_text(c)
             for d in service.catalog.documents()
             for c in service.catalog.chunks(d.doc_id, d.current_version or 0)
         ]
+    finally:
         service.close()
-        embedder = SentenceTransformerEmbedder()
+
+
+def cmd_embed(args: argparse.Namespace) -> dict[str, object]:
+    """Raw embedding throughput on the corpus's chunks vs. a full ingest of the corpus."""
+    with tempfile.TemporaryDirectory() as tmp:
+        from ingest.reconcile import plan
+
+        texts = corpus_texts(args.corpus, Path(tmp) / "parse")
+        settings = Settings(data_dir=Path(tmp) / "full")
+        embedder = load_embedder(settings, settings.embedding_key)  # what ingest will run
         embedder.embed(texts[:64])  # warm
         start = time.perf_counter()
         embedder.embed(texts)  # all at once: sorted by length, the least padding there is
         raw_s = time.perf_counter() - start
-        embedder.batch_size = 32
-        start = time.perf_counter()
-        embedder.embed(texts)
-        raw_32_s = time.perf_counter() - start
 
-        full = Settings(data_dir=Path(tmp) / "full")
-        service = build_ingest(full)
+        service = build_ingest(settings)
         service.context.parser.start()
         service.register("bench", args.corpus)
         start = time.perf_counter()
@@ -93,13 +99,51 @@ def cmd_embed(args: argparse.Namespace) -> dict[str, object]:
         service.close()
     return {
         "chunks": len(texts),
+        "embedding_model": settings.embedding_key,
         "raw_embed_chunks_per_s": round(len(texts) / raw_s, 1),
-        "raw_embed_batch32_chunks_per_s": round(len(texts) / raw_32_s, 1),
         "full_ingest_chunks_per_s": round(len(texts) / full_s, 1),
         "full_over_raw": round(raw_s / full_s, 3),
         "raw_s": round(raw_s, 1),
         "full_s": round(full_s, 1),
     }
+
+
+def cmd_backends(args: argparse.Namespace) -> dict[str, object]:
+    """Chunks/s of torch, ONNX and ONNX int8 on the same texts (rounds interleaved, medians),
+    and how close each ONNX vector is to torch's (cosine)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        texts = corpus_texts(args.corpus, Path(tmp) / "parse")
+        random.Random(7).shuffle(texts)
+        texts = texts[: args.limit]
+        embedders = {
+            "torch": SentenceTransformerEmbedder(),
+            "onnx": OnnxEmbedder(DEFAULT_MODEL, Path(tmp) / "models", int8=False),
+            "onnx-int8": OnnxEmbedder(DEFAULT_MODEL, Path(tmp) / "models", int8=True),
+        }
+        seconds: dict[str, list[float]] = {name: [] for name in embedders}
+        vectors: dict[str, list[list[float]]] = {}
+        for embedder in embedders.values():
+            embedder.embed(texts[:32])  # warm
+        for _ in range(args.rounds):
+            for name, embedder in embedders.items():
+                start = time.perf_counter()
+                vectors[name] = embedder.embed(texts)
+                seconds[name].append(time.perf_counter() - start)
+    result: dict[str, object] = {"chunks": len(texts), "rounds": args.rounds}
+    torch_s = statistics.median(seconds["torch"])
+    for name in embedders:
+        median = statistics.median(seconds[name])
+        cosines = [
+            sum(a * b for a, b in zip(u, v, strict=True))
+            for u, v in zip(vectors["torch"], vectors[name], strict=True)
+        ]
+        result[name] = {
+            "chunks_per_s": round(len(texts) / median, 1),
+            "speedup_over_torch": round(torch_s / median, 2),
+            "cosine_to_torch_min": round(min(cosines), 4),
+            "cosine_to_torch_mean": round(statistics.fmean(cosines), 4),
+        }
+    return result
 
 
 def synthetic_points(
@@ -237,6 +281,11 @@ def main() -> None:
     query = commands.add_parser("query")
     query.add_argument("--points", type=int, nargs="+", default=[10_000, 100_000])
     query.set_defaults(run=cmd_query)
+    backends = commands.add_parser("backends")
+    backends.add_argument("--corpus", type=Path, default=Path("corpora/django"))
+    backends.add_argument("--limit", type=int, default=600)
+    backends.add_argument("--rounds", type=int, default=3)
+    backends.set_defaults(run=cmd_backends)
     edit = commands.add_parser("edit")
     edit.add_argument("--filler", type=int, default=10_000)
     edit.add_argument("--runs", type=int, default=5)

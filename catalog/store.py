@@ -19,6 +19,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from catalog.answers import AnswerLog, Conversations
 from catalog.failures import FailureLog
 from catalog.index_state import EmbeddingCache, IndexGenerations
 from catalog.tables import chunks, document_versions, documents, sources, tombstones
@@ -87,6 +88,8 @@ class Catalog:
         self.failures = FailureLog(self.engine)
         self.embeddings = EmbeddingCache(self.engine)
         self.generations = IndexGenerations(self.engine)
+        self.conversations = Conversations(self.engine)
+        self.answers = AnswerLog(self.engine)
 
     def migrate(self) -> None:
         """Bring the database schema to the newest Alembic revision.

@@ -122,3 +122,48 @@ index_state = Table(
     Column("embedding_model", String(300), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("conversation_id", String(100), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+conversation_turns = Table(
+    "conversation_turns",
+    metadata,
+    Column("conversation_id", String(100), primary_key=True),
+    Column("turn", Integer, primary_key=True),
+    Column("role", String(10), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("answer_id", String(100), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+answer_audit = Table(
+    "answer_audit",
+    metadata,
+    Column("answer_id", String(100), primary_key=True),
+    Column("conversation_id", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("trace_id", String(64), nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Index("ix_answer_audit_created", "created_at"),
+    Index("ix_answer_audit_conversation", "conversation_id"),
+)
+
+answer_failures = Table(
+    "answer_failures",
+    metadata,
+    Column("failure_id", Integer, primary_key=True, autoincrement=True),
+    Column("answer_id", String(100), nullable=False),
+    Column("reason", String(50), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("trace_id", String(64), nullable=False),
+    Column("record", JSON, nullable=False),
+    Index("ix_answer_failures_created", "created_at"),
+)

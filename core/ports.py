@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from schemas.answer import Draft
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 from schemas.tasks import Task, TaskResult
 
@@ -134,3 +135,13 @@ class CollectionStore(Protocol):
 
     def close(self) -> None:
         """Release the backend."""
+
+
+class Generator(Protocol):
+    """Writes a draft answer from retrieved passages (extractive, or an LLM)."""
+
+    name: str
+
+    def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
+        """A draft whose `[n]` markers cite `hits[n - 1]`, or a decline."""
+        ...

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.model_ids import Backend, model_key
+
 
 class WatchDir(BaseModel):
     """A named source: a folder whose files become documents `<name>/<relative path>`."""
@@ -62,6 +64,13 @@ class Settings(BaseSettings):
     chunk_min_words: int = Field(default=40, ge=1)
 
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embedding_backend: Backend = Field(
+        default="onnx-int8",
+        description="onnx-int8 (default: as good on the dev sets, faster), onnx, or torch",
+    )
+    model_cache_dir: Path | None = Field(
+        default=None, description="where ONNX exports are kept; unset: <data_dir>/models"
+    )
     embed_batch_size: int = Field(default=8, ge=1, description="texts per forward pass")
     qdrant_url: str | None = Field(
         default=None, description="a Qdrant server; unset: the embedded Qdrant Edge index"
@@ -74,6 +83,22 @@ class Settings(BaseSettings):
     prefetch: int = Field(default=50, ge=1, description="candidates per side before fusion")
     bm25_avg_len: float = Field(default=120.0, gt=0, description="tokens in a typical chunk")
 
+    answer_k: int = Field(default=8, ge=1, le=50, description="passages read per answer")
+    decline_below: float = Field(
+        default=0.45, ge=0, le=1, description="confidence under which a question is declined"
+    )
+    escalate_below: float = Field(
+        default=0.45,
+        ge=0,
+        le=1,
+        description="confidence under which (and at or above decline_below) it is escalated",
+    )
+    snapshot_retries: int = Field(
+        default=2, ge=0, le=5, description="re-retrievals when cited versions changed meanwhile"
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+
     @field_validator("watch_dirs", mode="before")
     @classmethod
     def _watch_dirs(cls, value: object) -> object:
@@ -85,3 +110,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"
+
+    @property
+    def model_cache(self) -> Path:
+        """Where derived model files (ONNX exports) are kept."""
+        return self.model_cache_dir or self.data_dir / "models"
+
+    @property
+    def embedding_key(self) -> str:
+        """The embedding model's identity with its runtime (`core.model_ids`)."""
+        return model_key(self.embedding_model, self.embedding_backend)

@@ -4,6 +4,7 @@ PostgreSQL, the real parser process."""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,10 @@ from sqlalchemy import create_engine, text
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One ONNX export for the whole run, shared by every data folder and CLI subprocess.
+os.environ.setdefault(
+    "VERITY_MODEL_CACHE_DIR", str(Path(tempfile.gettempdir()) / "verity-test-models")
+)
 
 from catalog import Catalog
 from index.active import Embedders

@@ -15,19 +15,23 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core.errors import VerityError
+from core.errors import IndexBusy, VerityError
 from core.settings import Settings
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
 from retrieve.evaluate import evaluate, load_questions, to_json
+from schemas.answer import Answer, ChatRequest, SearchFilters
 from schemas.tasks import IngestFile, Reindex, Task, TaskResult
 from verity.wiring import (
     IngestService,
+    build_answer_service,
+    build_indexer,
     build_ingest,
     build_retriever,
     close_retriever,
     model_change_pending,
     open_catalog,
+    readiness,
     rebuild_in_background,
     retriever_for,
 )
@@ -52,7 +56,7 @@ class UsageError(VerityError):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `verity` console script."""
     args = _parser().parse_args(argv)
-    level = logging.INFO if args.command in ("watch", "up") else logging.ERROR
+    level = logging.INFO if args.command in ("watch", "up", "serve") else logging.ERROR
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
@@ -97,7 +101,9 @@ def _parser() -> argparse.ArgumentParser:
         help="build a new collection from the stored chunks (no re-parsing), then swap it in",
     )
     reindex.add_argument(
-        "--model", help="with --rebuild: the embedding model (default: VERITY_EMBEDDING_MODEL)"
+        "--model",
+        help="with --rebuild: the embedding model, optionally with its runtime "
+        "(ID, ID#onnx, ID#onnx-int8; default: VERITY_EMBEDDING_MODEL + VERITY_EMBEDDING_BACKEND)",
     )
     reindex.add_argument("--json", action="store_true")
     reindex.set_defaults(handler=cmd_reindex)
@@ -124,12 +130,23 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--json", action="store_true")
     evaluation.set_defaults(handler=cmd_eval)
 
+    ask = commands.add_parser("ask", help="ask a question: a cited answer or a decline")
+    ask.add_argument("question")
+    ask.add_argument("--conversation", help="continue this conversation id")
+    ask.add_argument("--source", help="only this source")
+    ask.add_argument("--json", action="store_true", help="print the Answer object")
+    ask.set_defaults(handler=cmd_ask)
+
+    watch = commands.add_parser("watch", help="watch VERITY_WATCH_DIRS and ingest changes")
+    watch.set_defaults(handler=cmd_watch)
     for name, text in (
-        ("watch", "watch VERITY_WATCH_DIRS and ingest changes"),
-        ("up", "run the service on the embedded default (for now: watch)"),
+        ("serve", "run the HTTP API (POST /v1/chat, /docs, /healthz, /readyz)"),
+        ("up", "all in one: the HTTP API and the watcher, on the embedded default"),
     ):
         sub = commands.add_parser(name, help=text)
-        sub.set_defaults(handler=cmd_watch)
+        sub.add_argument("--host", help="default: VERITY_API_HOST (127.0.0.1)")
+        sub.add_argument("--port", type=int, help="default: VERITY_API_PORT (8000)")
+        sub.set_defaults(handler=cmd_serve)
     return parser
 
 
@@ -245,7 +262,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     if args.model and not args.rebuild:
         raise UsageError("--model goes with --rebuild")
     if args.rebuild:
-        return _rebuild(settings, args.model or settings.embedding_model, args.json)
+        return _rebuild(settings, args.model or settings.embedding_key, args.json)
     service = build_ingest(settings)
     try:
         total = _run_all(service, [Reindex(doc_id=args.doc, source=args.source)])
@@ -309,13 +326,101 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     watcher.start()
     indexer = service.context.indexer
     if indexer is not None and model_change_pending(settings, indexer):
-        rebuild_in_background(indexer, settings.embedding_model)
+        rebuild_in_background(indexer, settings.embedding_key)
     names = ", ".join(f"{d.name}={d.root}" for d in settings.watch_dirs)
     logging.getLogger("verity").info("watching %s (Ctrl-C to stop)", names)
     stop.wait()
     watcher.stop()
     service.close()
     return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity serve` (the API) and `verity up` (the API and the watcher, one process)."""
+    import uvicorn
+
+    from verity.api import create_app
+
+    if args.command == "up" and not settings.watch_dirs:
+        raise UsageError("nothing to watch: set VERITY_WATCH_DIRS=name=/path[,name2=/path2]")
+    service = build_ingest(settings)
+    indexer = service.context.indexer
+    assert indexer is not None  # build_ingest wires an index by default
+    watcher = service.watcher(settings) if args.command == "up" else None
+    try:
+        if watcher is not None:
+            threading.Thread(target=service.context.parser.start, name="verity-warm").start()
+            watcher.start()
+        if model_change_pending(settings, indexer):
+            rebuild_in_background(indexer, settings.embedding_key)
+        app = create_app(build_answer_service(settings, indexer), lambda: readiness(indexer))
+        host, port = args.host or settings.api_host, args.port or settings.api_port
+        logging.getLogger("verity").info("serving on http://%s:%d (docs: /docs)", host, port)
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+        # handler that was there before it: make that one a no-op so the watcher, the parser
+        # process and the index are closed below instead of the process dying mid-cleanup.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: None)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        logging.getLogger("verity").info("stopped")
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        service.close()
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity ask "question" [--conversation ID] [--source S] [--json]`."""
+    try:
+        request = ChatRequest(
+            question=args.question,
+            conversation_id=args.conversation,
+            filters=SearchFilters(source=args.source),
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"cannot ask that: {problems}") from exc
+    try:
+        indexer = build_indexer(settings, open_catalog(settings))
+    except IndexBusy:
+        answer = _ask_running_service(settings, request)
+    else:
+        try:
+            answer = build_answer_service(settings, indexer).ask(request)
+        finally:
+            indexer.active.close()
+            indexer.catalog.close()
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+        return 0
+    print(answer.text)
+    for citation in answer.citations:
+        heading = " > ".join(citation.heading_path)
+        print(f"  [{citation.marker}] {citation.doc_id} v{citation.version}  {heading}")
+    print(
+        f"({answer.status}, confidence {answer.confidence:.2f}, conversation "
+        f"{answer.conversation_id})"
+    )
+    return 0
+
+
+def _ask_running_service(settings: Settings, request: ChatRequest) -> Answer:
+    """The embedded index belongs to a running `verity up`: ask it over HTTP instead."""
+    import urllib.error
+    import urllib.request
+
+    url = f"http://{settings.api_host}:{settings.api_port}/v1/chat"
+    body = request.model_dump_json(exclude_none=True).encode()
+    post = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(post, timeout=60) as response:
+            return Answer.model_validate_json(response.read())
+    except (urllib.error.URLError, OSError) as exc:
+        raise UsageError(
+            f"the index is held by another Verity process and its API at {url} does not "
+            f"answer ({exc}); stop that process or start it with `verity up`"
+        ) from exc
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,14 +7,21 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from answer.extractive import ExtractiveGenerator
+from answer.perimeter import Perimeter
+from answer.service import AnswerPolicy, AnswerService
 from catalog import Catalog
-from core.errors import VerityError
-from core.ports import CollectionStore, Fusion
+from core.errors import CatalogError, VerityError
+from core.model_ids import split_backend
+from core.ports import CollectionStore, Embedder, Fusion
 from core.settings import Settings
 from index.active import ActiveIndex, Embedders
 from index.edge_store import EdgeCollections
 from index.embedding import SentenceTransformerEmbedder
 from index.indexer import Indexer
+from index.sparse import Bm25Encoder
 from ingest.chunking import ChunkPolicy
 from ingest.parsing import ParserPool
 from ingest.reconcile import plan
@@ -63,28 +70,43 @@ def build_indexer(settings: Settings, catalog: Catalog) -> Indexer:
     """The active collection (with its own embedding model) and its writer, over `catalog`."""
     active = ActiveIndex.open(
         open_store(settings),
-        Embedders(
-            lambda model_id: SentenceTransformerEmbedder(model_id, settings.embed_batch_size)
-        ),
-        model_id=settings.embedding_model,
+        Embedders(lambda key: load_embedder(settings, key)),
+        model_id=settings.embedding_key,
         bm25_avg_len=settings.bm25_avg_len,
         generation=catalog.generations.current(),
     )
     indexed_with = active.current.spec.embedding_model
-    if indexed_with != settings.embedding_model:
+    if indexed_with != settings.embedding_key:
         log.warning(
-            "the index holds vectors of %s, not VERITY_EMBEDDING_MODEL=%s: queries use %s "
-            "until `verity reindex --rebuild` (or `verity up`) builds the new collection",
+            "the index holds vectors of %s, not %s (VERITY_EMBEDDING_MODEL, "
+            "VERITY_EMBEDDING_BACKEND): queries use %s until `verity reindex --rebuild` "
+            "(or `verity up`) builds the new collection",
             indexed_with,
-            settings.embedding_model,
+            settings.embedding_key,
             indexed_with,
         )
     return Indexer(catalog, active)
 
 
+def load_embedder(settings: Settings, key: str) -> Embedder:
+    """The embedder of `key`: a model id, run by torch or by onnxruntime (`#onnx`, `#onnx-int8`;
+    the ONNX export is made once and cached under the data folder)."""
+    model_id, backend = split_backend(key)
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model_id, settings.embed_batch_size)
+    from index.onnx_embedding import OnnxEmbedder
+
+    return OnnxEmbedder(
+        model_id,
+        settings.model_cache,
+        int8=backend == "onnx-int8",
+        batch_size=settings.embed_batch_size,
+    )
+
+
 def model_change_pending(settings: Settings, indexer: Indexer) -> bool:
     """True when the settings name a model the active collection was not built with."""
-    return indexer.active.current.spec.embedding_model != settings.embedding_model
+    return indexer.active.current.spec.embedding_model != settings.embedding_key
 
 
 def rebuild_in_background(indexer: Indexer, model_id: str) -> threading.Thread:
@@ -111,6 +133,38 @@ def _log_progress(done: int, total: int) -> None:
 def retriever_for(indexer: Indexer) -> Retriever:
     """A retriever reading the same catalog and active collection the indexer writes."""
     return Retriever(indexer.catalog, indexer.active)
+
+
+def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
+    """The answer service over the indexer's catalog and active collection."""
+    bm25 = Bm25Encoder()
+    policy = AnswerPolicy(
+        k=settings.answer_k,
+        perimeter=Perimeter(
+            settings.decline_below, max(settings.escalate_below, settings.decline_below)
+        ),
+        snapshot_retries=settings.snapshot_retries,
+    )
+    return AnswerService(
+        indexer.catalog, retriever_for(indexer), ExtractiveGenerator(bm25), bm25, policy
+    )
+
+
+def readiness(indexer: Indexer) -> dict[str, object]:
+    """What a ready service reports; raises a `VerityError` when the catalog or index fails."""
+    try:
+        generation = indexer.catalog.generations.current()
+    except SQLAlchemyError as exc:
+        raise CatalogError(f"the catalog does not answer: {exc}") from exc
+    with indexer.active.use() as collection:
+        points = collection.index.count()
+        spec = collection.spec
+    return {
+        "index_generation": generation,
+        "embedding_model": spec.embedding_model,
+        "collection": spec.name,
+        "chunks": points,
+    }
 
 
 def build_retriever(settings: Settings) -> Retriever:

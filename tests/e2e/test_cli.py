@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from index.embedding import DEFAULT_MODEL
 from tests.helpers.documents import build_docx, build_pdf, write
 
 SUMMARY = {
@@ -185,14 +190,14 @@ def test_rebuild_for_a_new_model_swaps_collections_and_search_follows(
     assert rebuilt["chunks_embedded"] == 0 and rebuilt["chunks_from_cache"] >= 4
     assert "rebuild: " in same.stderr and " documents" in same.stderr
 
-    os.environ["VERITY_EMBEDDING_MODEL"] = other_model
-    try:
+    assert before["embedding_model"] == f"{DEFAULT_MODEL}#onnx-int8"  # the default runtime
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("VERITY_EMBEDDING_MODEL", other_model)
+        env.setenv("VERITY_EMBEDDING_BACKEND", "torch")  # a Dense module: torch runs it
         pending = json.loads(verity(tmp_path, *query).stdout)
         assert pending["embedding_model"] == before["embedding_model"], "old model until rebuilt"
         moved = json.loads(verity(tmp_path, "reindex", "--rebuild", "--json").stdout)
         after = json.loads(verity(tmp_path, *query).stdout)
-    finally:
-        del os.environ["VERITY_EMBEDDING_MODEL"]
     assert moved["embedding_model"] == after["embedding_model"] == other_model
     assert moved["chunks_embedded"] >= 4
     assert after["collection"] == moved["new_collection"]
@@ -267,3 +272,94 @@ def test_watch_ingests_on_start_follows_changes_and_stops_cleanly(tmp_path: Path
         output, _ = watcher.communicate(timeout=60)
     assert watcher.returncode == 0, output
     assert "watching kb=" in output
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def post_json(url: str, body: dict[str, object]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+        return answer
+
+
+def test_up_serves_answers_that_follow_an_edit_and_ask_goes_through_it(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    write(root / "billing.md", "# Billing\n\nRefunds reach the original card within five days.")
+    port = free_port()
+    env = {
+        **os.environ,
+        "VERITY_DATA_DIR": str(tmp_path / "data"),
+        "VERITY_WATCH_DIRS": f"kb={root}",
+        "VERITY_DEBOUNCE_S": "0.2",
+        "VERITY_SETTLE_S": "0.3",
+        "VERITY_API_PORT": str(port),
+    }
+    env.pop("VERITY_DATABASE_URL", None)
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "verity", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    question = {"question": "How long do refunds take?"}
+    try:
+        deadline = time.monotonic() + 180
+        while True:  # ready, and the first version indexed by the watcher
+            assert time.monotonic() < deadline and server.poll() is None, "service not up"
+            try:
+                answer = post_json(f"{base}/v1/chat", question)
+                if answer["status"] == "answered":
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.5)
+        assert answer["citations"][0]["version"] == 1 and "five days" in answer["text"]
+        write(root / "billing.md", "# Billing\n\nRefunds reach the original card within ten days.")
+        deadline = time.monotonic() + 60
+        while answer["citations"][0]["version"] != 2:
+            assert time.monotonic() < deadline, "the edit never reached the answers"
+            time.sleep(0.3)
+            answer = post_json(f"{base}/v1/chat", question)
+        assert "ten days" in answer["text"] and "five days" not in answer["text"]
+        # the index belongs to the running service: `verity ask` goes through its API
+        asked = subprocess.run(
+            [sys.executable, "-m", "verity", "ask", "How long do refunds take?", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert asked.returncode == 0, asked.stderr
+        assert json.loads(asked.stdout)["citations"][0]["version"] == 2
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output
+    assert f"serving on http://127.0.0.1:{port}" in output
+
+
+def test_ask_prints_a_cited_answer_or_a_decline(tmp_path: Path, folder: Path) -> None:
+    verity(tmp_path, "ingest", str(folder))
+    answered = json.loads(verity(tmp_path, "ask", "How long do refunds take?", "--json").stdout)
+    assert answered["status"] == "answered" and answered["citations"][0]["doc_id"].endswith(
+        "billing.md"
+    )
+    text = verity(tmp_path, "ask", "How long do refunds take?").stdout
+    assert "[1]" in text and "billing.md v1" in text and "answered" in text
+    again = verity(
+        tmp_path, "ask", "and is that always so?", "--conversation", answered["conversation_id"]
+    )
+    assert "(answered" in again.stdout or "(declined" in again.stdout
+    empty = verity(tmp_path, "ask", "", check=False)
+    assert empty.returncode == 2 and "question" in empty.stderr

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import inspect as sa_inspect
 
 from catalog import Catalog, NewChunk
+from catalog.tables import metadata
 from core.errors import ConcurrentUpdate, SourceConflict
 from schemas import DocumentStatus, ReasonCode
 
@@ -43,6 +44,7 @@ def test_migrations_create_every_table_and_are_idempotent(catalog: Catalog) -> N
         "ingest_failures",
         "alembic_version",
     } <= tables
+    assert tables == set(metadata.tables) | {"alembic_version"}  # migrations match tables.py
 
 
 def test_processes_starting_at_once_migrate_a_fresh_database_safely(catalog_url: str) -> None:

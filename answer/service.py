@@ -1,0 +1,233 @@
+"""Answering one question: condense → retrieve → generate → validate → perimeter → confirm
+the snapshot → audit.
+
+Every path ends in an `Answer` (answered, declined or escalated) and an audit record; a
+draft the trust layer cannot accept is persisted as a failure, never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from answer.citations import cite
+from answer.condense import Condensed, condense
+from answer.perimeter import Perimeter
+from answer.validation import check_draft
+from catalog import Catalog
+from core.ports import Generator, SparseEncoder
+from retrieve.hybrid import Retrieval, Retriever
+from schemas.answer import (
+    DECLINE_MESSAGES,
+    Answer,
+    AnswerFailure,
+    AnswerStatus,
+    Attempt,
+    AuditRecord,
+    ChatRequest,
+    Citation,
+    DeclineReason,
+    Draft,
+    RetrievedChunk,
+    SnapshotCheck,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    """How much to read and how cautious to be."""
+
+    k: int = 8
+    perimeter: Perimeter = field(default_factory=Perimeter)
+    snapshot_retries: int = 2
+    history_user_turns: int = 2
+
+
+@dataclass
+class _Work:
+    """What one request has gathered so far (becomes the audit record)."""
+
+    request: ChatRequest
+    answer_id: str
+    conversation_id: str
+    trace_id: str
+    started: float
+    condensed: Condensed
+    retrieval: Retrieval | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    checks: list[SnapshotCheck] = field(default_factory=list)
+    signals: dict[str, float] = field(default_factory=dict)
+    retrievals: int = 0
+
+
+@dataclass
+class AnswerService:
+    """Answers questions from the index, within the perimeter, and audits every answer."""
+
+    catalog: Catalog
+    retriever: Retriever
+    generator: Generator
+    sparse: SparseEncoder
+    policy: AnswerPolicy = field(default_factory=AnswerPolicy)
+
+    def ask(self, request: ChatRequest, trace_id: str | None = None) -> Answer:
+        """The answer to `request`, stored with its audit record and in its conversation."""
+        conversation_id = request.conversation_id or uuid.uuid4().hex
+        history = self.catalog.conversations.turns(conversation_id, last=12)
+        work = _Work(
+            request=request,
+            answer_id=uuid.uuid4().hex,
+            conversation_id=conversation_id,
+            trace_id=trace_id or uuid.uuid4().hex,
+            started=time.perf_counter(),
+            condensed=condense(
+                request.question, history, user_turns=self.policy.history_user_turns
+            ),
+        )
+        answer = self._answer(work)
+        self._keep(work, answer)
+        return answer
+
+    def _answer(self, work: _Work) -> Answer:
+        if work.condensed.underspecified:
+            return self._decline(work, DeclineReason.UNDERSPECIFIED)
+        for _ in range(1 + self.policy.snapshot_retries):
+            draft = self._draft(work)
+            if draft is None or draft.status == "declined":
+                reason = DeclineReason.NO_EVIDENCE if draft is None else DeclineReason.WEAK_EVIDENCE
+                return self._decline(work, reason)
+            if work.attempts[-1].problems:
+                return self._refuse_invalid(work)
+            if self._snapshot_holds(work, draft):
+                return self._finish(work, draft)
+        return self._decline(work, DeclineReason.INDEX_CHANGING)
+
+    def _draft(self, work: _Work) -> Draft | None:
+        """Retrieve and generate once; None when nothing was retrieved."""
+        filters = work.request.filters
+        work.retrievals += 1
+        work.retrieval = retrieval = self.retriever.search(
+            work.condensed.query, k=self.policy.k, source=filters.source, doc_id=filters.doc_id
+        )
+        if not retrieval.hits:
+            return None
+        embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
+        draft = self.generator.generate(work.condensed.query, retrieval.hits, embedder)
+        problems = [str(p) for p in check_draft(draft, retrieval.hits, self.sparse)]
+        work.attempts.append(
+            Attempt(generator=self.generator.name, raw=draft.raw, problems=problems)
+        )
+        agreement = self._agreement(work.condensed.query, retrieval)
+        work.signals = {**draft.signals, "agreement": agreement}
+        return draft
+
+    def _refuse_invalid(self, work: _Work) -> Answer:
+        """Fail closed: persist what was generated and why it was refused, then decline."""
+        self.catalog.answers.fail(
+            AnswerFailure(
+                created_at=datetime.now(UTC),
+                answer_id=work.answer_id,
+                trace_id=work.trace_id,
+                reason="; ".join(work.attempts[-1].problems),
+                question=work.request.question,
+                attempts=work.attempts,
+                outcome="declined",
+            )
+        )
+        log.warning(
+            "answer %s refused by the trust layer (trace %s): %s",
+            work.answer_id,
+            work.trace_id,
+            work.attempts[-1].problems,
+        )
+        return self._decline(work, DeclineReason.INVALID_OUTPUT)
+
+    def _agreement(self, query: str, retrieval: Retrieval) -> float:
+        """1.0 when BM25 alone also ranks the top passage among its first three."""
+        top = retrieval.hits[0].payload.chunk_id
+        lexical = self.retriever.search(query, k=3, mode="sparse")
+        return 1.0 if top in {h.payload.chunk_id for h in lexical.hits} else 0.0
+
+    def _snapshot_holds(self, work: _Work, draft: Draft) -> bool:
+        """True when every version the draft cites is still current (else it is redone)."""
+        assert work.retrieval is not None
+        cited = cite(draft.text, work.retrieval.hits).versions
+        current = self.catalog.current_versions([doc for doc, _ in cited])
+        stale = sorted((doc, version) for doc, version in cited if current.get(doc) != version)
+        work.checks.append(
+            SnapshotCheck(generation=self.catalog.generations.current(), stale=stale)
+        )
+        return not stale
+
+    def _finish(self, work: _Work, draft: Draft) -> Answer:
+        assert work.retrieval is not None
+        confidence = self.policy.perimeter.confidence(work.signals)
+        status = self.policy.perimeter.verdict(confidence)
+        if status is AnswerStatus.DECLINED:
+            return self._decline(work, DeclineReason.WEAK_EVIDENCE, confidence)
+        cited = cite(draft.text, work.retrieval.hits)
+        return self._answer_of(work, status, cited.text, confidence, citations=cited.citations)
+
+    def _decline(self, work: _Work, reason: DeclineReason, confidence: float = 0.0) -> Answer:
+        message = DECLINE_MESSAGES[reason]
+        answer = self._answer_of(work, AnswerStatus.DECLINED, message, confidence)
+        return answer.model_copy(update={"decline_reason": reason, "decline_message": message})
+
+    def _answer_of(
+        self,
+        work: _Work,
+        status: AnswerStatus,
+        text: str,
+        confidence: float,
+        citations: list[Citation] | None = None,
+    ) -> Answer:
+        retrieval = work.retrieval
+        return Answer(
+            answer_id=work.answer_id,
+            conversation_id=work.conversation_id,
+            status=status,
+            text=text,
+            citations=citations or [],
+            confidence=confidence,
+            query=work.condensed.query,
+            index_generation=(
+                retrieval.generation if retrieval else self.catalog.generations.current()
+            ),
+            embedding_model=retrieval.embedding_model if retrieval else "",
+            generator=self.generator.name,
+            trace_id=work.trace_id,
+            latency_ms=round((time.perf_counter() - work.started) * 1000, 2),
+            retrievals=work.retrievals,
+        )
+
+    def _keep(self, work: _Work, answer: Answer) -> None:
+        """Store the audit record and both turns of the conversation."""
+        hits = work.retrieval.hits if work.retrieval else []
+        self.catalog.answers.record(
+            AuditRecord(
+                created_at=datetime.now(UTC),
+                answer=answer,
+                question=work.request.question,
+                history_turns=work.condensed.history_turns,
+                retrieved=[
+                    RetrievedChunk(
+                        chunk_id=h.payload.chunk_id,
+                        doc_id=h.payload.doc_id,
+                        version=h.payload.version,
+                        score=h.score,
+                    )
+                    for h in hits
+                ],
+                attempts=work.attempts,
+                snapshot_checks=work.checks,
+                signals=work.signals,
+            )
+        )
+        conversations = self.catalog.conversations
+        conversations.append(work.conversation_id, "user", work.request.question)
+        conversations.append(work.conversation_id, "agent", answer.text, answer.answer_id)

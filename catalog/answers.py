@@ -1,0 +1,145 @@
+"""The answer side of the catalog: conversations, an audit record per answer, answer failures.
+
+Conversations live here, not in a process's memory, so any API process can continue one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select
+
+from catalog.tables import answer_audit, answer_failures, conversation_turns, conversations
+from schemas.answer import AnswerFailure, AuditRecord, ConversationTurn
+
+
+class Conversations:
+    """Stored conversations: numbered turns of the user and of Verity."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def turns(self, conversation_id: str, last: int | None = None) -> list[ConversationTurn]:
+        """The turns of a conversation, oldest first (only the `last` few if given)."""
+        table = conversation_turns
+        query = select(table).where(table.c.conversation_id == conversation_id)
+        query = query.order_by(table.c.turn.desc())
+        if last is not None:
+            query = query.limit(last)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            ConversationTurn(
+                turn=r.turn, role=r.role, text=r.text, answer_id=r.answer_id, at=r.created_at
+            )
+            for r in reversed(rows)
+        ]
+
+    def append(
+        self, conversation_id: str, role: str, text: str, answer_id: str | None = None
+    ) -> int:
+        """Add a turn (creating the conversation on its first); returns its number."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            known = conn.execute(
+                select(conversations.c.conversation_id).where(
+                    conversations.c.conversation_id == conversation_id
+                )
+            ).first()
+            if known is None:
+                conn.execute(
+                    insert(conversations).values(
+                        conversation_id=conversation_id, created_at=now, updated_at=now
+                    )
+                )
+            else:
+                conn.execute(
+                    conversations.update()
+                    .where(conversations.c.conversation_id == conversation_id)
+                    .values(updated_at=now)
+                )
+            table = conversation_turns
+            turn = conn.execute(
+                select(func.coalesce(func.max(table.c.turn), 0)).where(
+                    table.c.conversation_id == conversation_id
+                )
+            ).scalar_one()
+            conn.execute(
+                insert(table).values(
+                    conversation_id=conversation_id,
+                    turn=turn + 1,
+                    role=role,
+                    text=text,
+                    answer_id=answer_id,
+                    created_at=now,
+                )
+            )
+        return int(turn) + 1
+
+
+class AnswerLog:
+    """Audit records of answers (every status) and failure records of the trust layer."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, audit: AuditRecord) -> None:
+        """Store the audit record of one answer."""
+        answer = audit.answer
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(answer_audit).values(
+                    answer_id=answer.answer_id,
+                    conversation_id=answer.conversation_id,
+                    status=answer.status.value,
+                    created_at=audit.created_at,
+                    trace_id=answer.trace_id,
+                    record=audit.model_dump(mode="json"),
+                    schema_version=audit.schema_version,
+                )
+            )
+
+    def audit(self, answer_id: str) -> AuditRecord | None:
+        """The audit record of one answer."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(answer_audit.c.record).where(answer_audit.c.answer_id == answer_id)
+            ).first()
+        return AuditRecord.model_validate(row.record) if row else None
+
+    def audits(
+        self, *, status: str | None = None, conversation_id: str | None = None, limit: int = 100
+    ) -> list[AuditRecord]:
+        """Audit records, newest first, optionally filtered."""
+        query = select(answer_audit.c.record).order_by(answer_audit.c.created_at.desc())
+        if status:
+            query = query.where(answer_audit.c.status == status)
+        if conversation_id:
+            query = query.where(answer_audit.c.conversation_id == conversation_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit)).all()
+        return [AuditRecord.model_validate(r.record) for r in rows]
+
+    def fail(self, failure: AnswerFailure) -> None:
+        """Persist a trust-layer failure (raw output, every attempt, the reason)."""
+        values: dict[str, Any] = {
+            "answer_id": failure.answer_id,
+            "reason": failure.reason,
+            "created_at": failure.created_at,
+            "trace_id": failure.trace_id,
+            "record": failure.model_dump(mode="json"),
+        }
+        with self.engine.begin() as conn:
+            conn.execute(insert(answer_failures).values(**values))
+
+    def failures(self, limit: int = 100) -> list[AnswerFailure]:
+        """Trust-layer failures, newest first."""
+        query = (
+            select(answer_failures.c.record)
+            .order_by(answer_failures.c.created_at.desc(), answer_failures.c.failure_id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [AnswerFailure.model_validate(r.record) for r in rows]

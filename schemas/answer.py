@@ -1,0 +1,184 @@
+"""The answer contract: what `POST /v1/chat` and `verity ask` return, and what they accept.
+
+Every answer names the exact document versions it rests on (citations), the index state it
+read (`index_generation`), and the prompt, model and generator that produced it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ANSWER_SCHEMA_VERSION: Literal[1] = 1
+
+
+class AnswerStatus(StrEnum):
+    """What the service did with a question."""
+
+    ANSWERED = "answered"
+    DECLINED = "declined"
+    ESCALATED = "escalated"
+
+
+class DeclineReason(StrEnum):
+    """Why a question was not answered; `DECLINE_MESSAGES` says it in a sentence."""
+
+    NO_EVIDENCE = "no_evidence"
+    WEAK_EVIDENCE = "weak_evidence"
+    UNDERSPECIFIED = "underspecified"
+    INVALID_OUTPUT = "invalid_output"
+    INDEX_CHANGING = "index_changing"
+
+
+DECLINE_MESSAGES: dict[DeclineReason, str] = {
+    DeclineReason.NO_EVIDENCE: "I can't answer that from the knowledge base: "
+    "no document covers it.",
+    DeclineReason.WEAK_EVIDENCE: "I can't answer that from the knowledge base: "
+    "the closest documents do not clearly cover it.",
+    DeclineReason.UNDERSPECIFIED: "I'm not sure what this refers to: which product, setting "
+    "or task do you mean?",
+    DeclineReason.INVALID_OUTPUT: "I couldn't produce an answer I can back with the "
+    "documents; the failure has been recorded.",
+    DeclineReason.INDEX_CHANGING: "The documents behind this answer are being updated right "
+    "now; please ask again in a moment.",
+}
+
+
+class SearchFilters(BaseModel):
+    """Optional limits on what is searched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = Field(default=None, max_length=200)
+    doc_id: str | None = Field(default=None, max_length=400)
+
+
+class ChatRequest(BaseModel):
+    """A question, optionally continuing a conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=4000)
+    conversation_id: str | None = Field(default=None, min_length=1, max_length=100)
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+
+class Citation(BaseModel):
+    """One cited chunk of one exact document version; `marker` is its `[n]` in the text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    marker: int = Field(ge=1)
+    doc_id: str
+    version: int = Field(ge=1)
+    sha: str
+    path: str
+    heading_path: list[str] = Field(default_factory=list)
+    page: int | None = None
+    snippet: str
+    chunk_id: str
+    score: float
+
+
+class Answer(BaseModel):
+    """A validated answer, or an honest decline or escalation, with what produced it."""
+
+    schema_version: Literal[1] = ANSWER_SCHEMA_VERSION
+    answer_id: str
+    conversation_id: str
+    status: AnswerStatus
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    confidence: float = Field(ge=0, le=1)
+    decline_reason: DeclineReason | None = None
+    decline_message: str | None = None
+    query: str = Field(description="the standalone query that was searched")
+    index_generation: int
+    prompt_id: str | None = Field(default=None, description="None: no prompt (extractive)")
+    prompt_version: str | None = None
+    prompt_sha: str | None = None
+    embedding_model: str
+    generator: str
+    trace_id: str
+    latency_ms: float
+    retrievals: int = Field(default=1, description="more than 1: the snapshot moved, retried")
+
+
+class Draft(BaseModel):
+    """What a generator proposes, before the trust layer: text whose `[n]` markers number
+    the passages it was given (1-based), or a decline."""
+
+    status: Literal["answered", "declined"]
+    text: str = ""
+    support: list[float] = Field(
+        default_factory=list, description="per sentence: how well its passage backs it (0-1)"
+    )
+    raw: str | None = Field(default=None, description="the generator's output as received")
+    signals: dict[str, float] = Field(
+        default_factory=dict, description="evidence measures the perimeter weighs (0-1)"
+    )
+
+
+class ConversationTurn(BaseModel):
+    """One stored message of a conversation."""
+
+    turn: int = Field(ge=1)
+    role: Literal["user", "agent"]
+    text: str
+    answer_id: str | None = None
+    at: datetime
+
+
+class RetrievedChunk(BaseModel):
+    """One chunk a retrieval returned, as the audit record keeps it."""
+
+    chunk_id: str
+    doc_id: str
+    version: int
+    score: float
+
+
+class Attempt(BaseModel):
+    """One generator call and what the trust layer found wrong with it (nothing: accepted)."""
+
+    generator: str
+    prompt_id: str | None = None
+    raw: str | None = None
+    problems: list[str] = Field(default_factory=list)
+
+
+class SnapshotCheck(BaseModel):
+    """Before returning: were the cited versions still current? (stale: the ones that were not)"""
+
+    generation: int
+    stale: list[tuple[str, int]] = Field(default_factory=list)
+
+
+class AuditRecord(BaseModel):
+    """Everything that produced one answer: enough to explain it later."""
+
+    schema_version: Literal[1] = 1
+    created_at: datetime
+    answer: Answer
+    question: str
+    history_turns: int = Field(description="earlier turns the query was condensed with")
+    retrieved: list[RetrievedChunk]
+    attempts: list[Attempt]
+    snapshot_checks: list[SnapshotCheck]
+    signals: dict[str, float] = Field(default_factory=dict)
+
+
+class AnswerFailure(BaseModel):
+    """A generation the trust layer could not accept after its repairs: kept, never dropped."""
+
+    schema_version: Literal[1] = 1
+    created_at: datetime
+    answer_id: str
+    trace_id: str
+    reason: str
+    question: str
+    attempts: list[Attempt]
+    outcome: str = Field(description="what was returned instead: a decline or the extractive")

@@ -1,0 +1,151 @@
+"""The HTTP API over a real index: chat, conversations, health, readiness, OpenAPI and RFC 9457
+problems for every bad request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from catalog import Catalog
+from core.settings import Settings
+from index.indexer import Indexer
+from ingest.reconcile import plan
+from schemas.answer import Answer
+from tests.helpers.documents import write
+from verity.api import create_app
+from verity.wiring import build_answer_service, build_ingest, readiness
+
+DOCS = {
+    "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n",
+    "login.md": "# Sign-in\n\nAfter five failed sign-in attempts an account is locked for one "
+    "hour.\n\nReset a forgotten password from the link on the sign-in page.\n",
+}
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def indexer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexer]:
+    root = tmp_path_factory.mktemp("api")
+    for name, text in DOCS.items():
+        write(root / "kb" / name, text)
+    service = build_ingest(Settings(data_dir=root / "data"))
+    service.register("kb", root / "kb")
+    for task in plan(service.catalog, "kb", (root / "kb").resolve()):
+        service.runner.submit(task)
+    assert service.runner.join(120)
+    assert service.context.indexer is not None
+    yield service.context.indexer
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def client(indexer: Indexer) -> Iterator[TestClient]:
+    app = create_app(build_answer_service(Settings(), indexer), lambda: readiness(indexer))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_chat_answers_with_citations_and_a_trace_id(client: TestClient) -> None:
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    response = client.post(
+        "/v1/chat",
+        json={"question": "How long do refunds take?"},
+        headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"},
+    )
+    assert response.status_code == 200
+    answer = Answer.model_validate(response.json())
+    assert answer.status == "answered" and "five business days" in answer.text
+    assert answer.citations[0].doc_id == "kb/billing.md" and answer.citations[0].version == 1
+    assert answer.trace_id == trace == response.headers["x-trace-id"]
+
+
+def test_a_conversation_continues_over_http(client: TestClient) -> None:
+    first = client.post("/v1/chat", json={"question": "My account is locked after sign-ins"})
+    conversation = first.json()["conversation_id"]
+    follow = client.post(
+        "/v1/chat", json={"question": "how long will that last?", "conversation_id": conversation}
+    ).json()
+    assert follow["status"] == "answered" and "one hour" in follow["text"]
+    assert follow["conversation_id"] == conversation
+
+
+def test_a_question_outside_the_documents_is_declined(client: TestClient) -> None:
+    body = client.post("/v1/chat", json={"question": "Who painted the Mona Lisa?"}).json()
+    assert body["status"] == "declined" and body["decline_reason"] == "weak_evidence"
+    assert body["citations"] == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "where"),
+    [
+        ({}, ["body", "question"]),
+        ({"question": ""}, ["body", "question"]),
+        ({"question": "x" * 4001}, ["body", "question"]),
+        ({"question": "refunds", "mood": "curious"}, ["body", "mood"]),
+        ({"question": "refunds", "filters": {"colour": "red"}}, ["body", "filters", "colour"]),
+        ({"question": 42}, ["body", "question"]),
+    ],
+)
+def test_a_malformed_request_is_a_problem_naming_the_field(
+    client: TestClient, payload: dict[str, object], where: list[str]
+) -> None:
+    response = client.post("/v1/chat", json=payload)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith(PROBLEM)
+    problem = response.json()
+    assert problem["status"] == 422 and problem["title"] == "Invalid request"
+    assert where in [e["loc"] for e in problem["errors"]]
+
+
+def test_a_body_that_is_not_json_is_a_problem(client: TestClient) -> None:
+    response = client.post(
+        "/v1/chat", content=b"question=refunds", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422 and response.headers["content-type"].startswith(PROBLEM)
+
+
+def test_unknown_routes_and_methods_are_problems(client: TestClient) -> None:
+    missing = client.get("/v1/nothing")
+    assert missing.status_code == 404 and missing.json()["title"] == "Not Found"
+    wrong = client.get("/v1/chat")
+    assert wrong.status_code == 405 and wrong.headers["content-type"].startswith(PROBLEM)
+
+
+def test_health_readiness_docs_and_page(client: TestClient, indexer: Indexer) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["chunks"] >= len(DOCS)
+    assert ready["index_generation"] == indexer.catalog.generations.current()
+    assert "/v1/chat" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+    page = client.get("/")
+    assert page.status_code == 200 and "/v1/chat" in page.text and "<form" in page.text
+
+
+def test_readiness_fails_as_a_503_problem_when_the_catalog_is_down(indexer: Indexer) -> None:
+    down = Indexer(Catalog("postgresql+psycopg://postgres@127.0.0.1:9/none"), indexer.active)
+    app = create_app(build_answer_service(Settings(), indexer), lambda: readiness(down))
+    with TestClient(app) as test_client:
+        response = test_client.get("/readyz")
+    assert response.status_code == 503 and response.headers["content-type"].startswith(PROBLEM)
+    assert "catalog" in response.json()["detail"]
+
+
+class Broken:
+    name = "broken"
+
+    def generate(self, *_: object) -> None:
+        raise RuntimeError("the generator fell over")
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(indexer: Indexer) -> None:
+    service = build_answer_service(Settings(), indexer)
+    service.generator = Broken()  # type: ignore[assignment]
+    app = create_app(service, lambda: readiness(indexer))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.post("/v1/chat", json={"question": "How long do refunds take?"})
+    assert response.status_code == 500 and response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert "fell over" not in body["detail"] and body["trace_id"] == response.headers["x-trace-id"]

@@ -1,0 +1,194 @@
+"""The answer service over a real index: cited answers, declines, follow-ups, the snapshot
+contract and the trust layer, each leaving an audit record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from answer.extractive import ExtractiveGenerator
+from answer.service import AnswerService
+from core.ports import Embedder
+from index.active import ActiveIndex, Embedders
+from index.edge_store import EdgeCollections
+from index.embedding import DEFAULT_MODEL
+from index.indexer import Indexer
+from index.sparse import Bm25Encoder
+from ingest.tasks import IngestContext, ingest_file
+from retrieve.hybrid import Retriever
+from schemas.answer import AnswerStatus, ChatRequest, DeclineReason, Draft
+from schemas.index import SearchHit
+from schemas.tasks import IngestFile
+from tests.helpers.documents import write
+
+DOCS = {
+    "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n\n"
+    "Invoices are emailed on the first day of each month, listing every seat.\n",
+    "login.md": "# Sign-in\n\nAfter five failed sign-in attempts an account is locked for one "
+    "hour.\n\nReset a forgotten password from the link on the sign-in page.\n",
+    "shipping.md": "# Shipping\n\nParcels leave the warehouse within two business days.\n\n"
+    "Tracking numbers are emailed once the courier collects the parcel.\n",
+}
+
+
+@dataclass
+class World:
+    ctx: IngestContext
+    kb: Path
+    service: AnswerService
+
+    def ask(self, question: str, conversation: str | None = None) -> object:
+        return self.service.ask(ChatRequest(question=question, conversation_id=conversation))
+
+    def edit(self, name: str, text: str) -> None:
+        write(self.kb / name, text)
+        ingest_file(self.ctx, IngestFile(source="kb", rel_path=name))
+
+
+@pytest.fixture
+def world(ctx: IngestContext, kb: Path, tmp_path: Path, embedders: Embedders) -> Iterator[World]:
+    active = ActiveIndex.open(
+        EdgeCollections(tmp_path / "index"),
+        embedders,
+        model_id=DEFAULT_MODEL,
+        bm25_avg_len=120.0,
+        generation=0,
+    )
+    ctx.indexer = Indexer(ctx.catalog, active)
+    for name, text in DOCS.items():
+        write(kb / name, text)
+        ingest_file(ctx, IngestFile(source="kb", rel_path=name))
+    bm25 = Bm25Encoder()
+    service = AnswerService(
+        ctx.catalog, Retriever(ctx.catalog, active), ExtractiveGenerator(bm25), bm25
+    )
+    yield World(ctx, kb, service)
+    active.close()
+
+
+def test_a_covered_question_is_answered_citing_the_current_version(world: World) -> None:
+    answer = world.service.ask(ChatRequest(question="How long do refunds take to arrive?"))
+    assert answer.status is AnswerStatus.ANSWERED, answer
+    assert "five business days" in answer.text and "[1]" in answer.text
+    first = answer.citations[0]
+    assert (first.marker, first.doc_id, first.version) == (1, "kb/billing.md", 1)
+    assert first.snippet == "Refunds reach the original card within five business days."
+    assert answer.generator.startswith("extractive/") and answer.prompt_id is None
+    assert answer.embedding_model == DEFAULT_MODEL
+    assert answer.index_generation == world.ctx.catalog.generations.current()
+    audit = world.ctx.catalog.answers.audit(answer.answer_id)
+    assert audit is not None and audit.answer == answer
+    assert audit.retrieved and audit.retrieved[0].doc_id == "kb/billing.md"
+    assert [a.problems for a in audit.attempts] == [[]]
+    assert [c.stale for c in audit.snapshot_checks] == [[]]
+    turns = world.ctx.catalog.conversations.turns(answer.conversation_id)
+    assert [(t.role, t.answer_id) for t in turns] == [("user", None), ("agent", answer.answer_id)]
+
+
+def test_an_out_of_domain_question_is_declined_not_guessed(world: World) -> None:
+    answer = world.service.ask(ChatRequest(question="Who painted the Mona Lisa?"))
+    assert answer.status is AnswerStatus.DECLINED
+    assert answer.decline_reason is DeclineReason.WEAK_EVIDENCE
+    assert answer.citations == [] and answer.text == answer.decline_message
+    assert "can't answer" in answer.text
+    record = world.ctx.catalog.answers.audit(answer.answer_id)
+    assert record is not None and record.answer.status is AnswerStatus.DECLINED
+    assert record.signals["sentence_dense"] < 0.3
+
+
+def test_an_underspecified_question_gets_a_clarifying_question(world: World) -> None:
+    answer = world.service.ask(ChatRequest(question="Are those the only steps?"))
+    assert answer.status is AnswerStatus.DECLINED
+    assert answer.decline_reason is DeclineReason.UNDERSPECIFIED
+    assert answer.text.endswith("?") and answer.retrievals == 0
+
+
+def test_a_follow_up_is_answered_with_the_conversation_in_mind(world: World) -> None:
+    first = world.service.ask(ChatRequest(question="My account got locked after failed sign-ins"))
+    assert first.citations and first.citations[0].doc_id == "kb/login.md"
+    again = world.service.ask(
+        ChatRequest(question="how long does that last?", conversation_id=first.conversation_id)
+    )
+    assert again.status is AnswerStatus.ANSWERED, again
+    assert "one hour" in again.text and again.citations[0].doc_id == "kb/login.md"
+    assert again.query.startswith("My account got locked")
+    record = world.ctx.catalog.answers.audit(again.answer_id)
+    assert record is not None and record.history_turns == 1
+    alone = world.service.ask(ChatRequest(question="how long does that last?"))
+    assert alone.decline_reason is DeclineReason.UNDERSPECIFIED
+
+
+@dataclass
+class EditsWhileAnswering:
+    """A real generator; before it answers, the cited document is edited `times` times."""
+
+    world: World
+    inner: ExtractiveGenerator
+    times: int
+    name: str = "extractive-with-edits"
+
+    def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
+        if self.times:
+            self.times -= 1
+            text = (self.world.kb / "billing.md").read_text()
+            self.world.edit("billing.md", text + f"\nEdited {self.times} while answering.\n")
+        return self.inner.generate(query, hits, embedder)
+
+
+def test_a_document_changed_while_answering_is_retrieved_again(world: World) -> None:
+    service = world.service
+    service.generator = EditsWhileAnswering(world, service.generator, times=1)  # type: ignore[arg-type]
+    answer = service.ask(ChatRequest(question="How long do refunds take to arrive?"))
+    assert answer.status is AnswerStatus.ANSWERED
+    assert answer.retrievals == 2
+    assert (answer.citations[0].doc_id, answer.citations[0].version) == ("kb/billing.md", 2)
+    record = service.catalog.answers.audit(answer.answer_id)
+    assert record is not None
+    assert [c.stale for c in record.snapshot_checks] == [[("kb/billing.md", 1)], []]
+
+
+def test_a_document_that_keeps_changing_ends_in_an_honest_decline(world: World) -> None:
+    service = world.service
+    service.generator = EditsWhileAnswering(world, service.generator, times=10)  # type: ignore[arg-type]
+    answer = service.ask(ChatRequest(question="How long do refunds take to arrive?"))
+    assert answer.decline_reason is DeclineReason.INDEX_CHANGING
+    assert answer.retrievals == 1 + service.policy.snapshot_retries
+    assert answer.citations == []
+
+
+@dataclass
+class Scripted:
+    """A generator test double that returns what it is told (the trust layer's adversary)."""
+
+    text: str
+    name: str = "scripted"
+
+    def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
+        return Draft(status="answered", text=self.text, raw=self.text)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Refunds are instant and paid in cash at any shop.", "uncited_claim"),
+        ("Refunds reach the original card within five business days. [7]", "unknown_citation"),
+        ("Refunds are paid in gold bars by courier pigeons overnight. [1]", "unsupported_claim"),
+    ],
+)
+def test_output_breaking_the_rules_is_refused_and_recorded(
+    world: World, text: str, rule: str
+) -> None:
+    world.service.generator = Scripted(text)
+    answer = world.service.ask(ChatRequest(question="How long do refunds take to arrive?"))
+    assert answer.status is AnswerStatus.DECLINED
+    assert answer.decline_reason is DeclineReason.INVALID_OUTPUT
+    assert answer.citations == [] and text not in answer.text
+    failures = world.ctx.catalog.answers.failures()
+    assert [f.answer_id for f in failures] == [answer.answer_id]
+    assert failures[0].attempts[0].raw == text and failures[0].reason.startswith(rule)
+    assert failures[0].outcome == "declined" and failures[0].trace_id == answer.trace_id
+    record = world.ctx.catalog.answers.audit(answer.answer_id)
+    assert record is not None and record.attempts[0].problems[0].startswith(rule)

@@ -1,0 +1,62 @@
+"""Prompts are versioned: id + semantic version + sha of the text, held to a lock file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from answer.prompts import PROMPTS_DIR, load_prompts, lock_problems, parse_prompt, write_lock
+from core.errors import ConfigError
+
+
+def test_the_shipped_prompts_are_all_locked_at_their_versions() -> None:
+    prompts = load_prompts()
+    assert set(prompts) == {"answer", "repair", "condense"}
+    assert lock_problems(prompts) == []
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    copy = tmp_path / "prompts"
+    shutil.copytree(PROMPTS_DIR, copy)
+    return copy
+
+
+def test_changing_a_prompt_without_raising_its_version_fails(folder: Path) -> None:
+    path = folder / "answer.md"
+    path.write_text(path.read_text() + "Be brief.\n")
+    prompts = load_prompts(folder)
+    assert lock_problems(prompts, folder) == [
+        "answer: the text changed but the version is still 1.0.0; raise the version, "
+        "then run `verity prompts --lock`"
+    ]
+    with pytest.raises(ConfigError, match=r"still 1\.0\.0"):
+        write_lock(prompts, folder)
+
+
+def test_a_raised_version_is_locked_with_its_new_sha(folder: Path) -> None:
+    path = folder / "answer.md"
+    path.write_text(path.read_text().replace("1.0.0", "1.1.0") + "Be brief.\n")
+    prompts = load_prompts(folder)
+    assert lock_problems(prompts, folder) == [
+        "answer: version 1.1.0 is not in prompts.lock.json; run `verity prompts --lock`"
+    ]
+    write_lock(prompts, folder)
+    assert lock_problems(load_prompts(folder), folder) == []
+    assert prompts["answer"].sha != load_prompts(PROMPTS_DIR)["answer"].sha
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["no front matter\n", "---\nid: x\n---\nbody", "---\nid: x\nversion: 1\n---\nbody"],
+)
+def test_a_prompt_without_id_and_semantic_version_is_refused(raw: str) -> None:
+    with pytest.raises(ConfigError, match="front matter"):
+        parse_prompt(raw, "bad.md")
+
+
+def test_render_fills_named_marks_and_keeps_json_braces() -> None:
+    prompt = parse_prompt('---\nid: t\nversion: 1.0.0\n---\nQ: {question} {"a": 1}\n', "t.md")
+    assert prompt.render(question="why?") == 'Q: why? {"a": 1}\n'

@@ -1,0 +1,123 @@
+"""The HTTP edge: `POST /v1/chat`, health and readiness, a small chat page; errors as RFC 9457
+problem JSON. Routes parse, call the answer service, and format; nothing else lives here."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException
+
+from answer.service import AnswerService
+from core.errors import CatalogError, VectorIndexError, VerityError
+from schemas.answer import Answer, ChatRequest
+
+log = logging.getLogger(__name__)
+PAGE = Path(__file__).with_name("chat.html")
+PROBLEM = "application/problem+json"
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+Readiness = Callable[[], dict[str, Any]]
+
+
+def create_app(service: AnswerService, readiness: Readiness) -> FastAPI:
+    """The API over one answer service; `readiness` raises a `VerityError` when not ready."""
+    app = FastAPI(
+        title="Verity",
+        version="0.1.0",
+        description="Cited answers from your team's own documents, or an honest decline.",
+    )
+    _add_problem_handlers(app)
+
+    @app.middleware("http")
+    async def trace(request: Request, call_next: Any) -> Any:
+        request.state.trace_id = trace = _trace_id(request.headers.get("traceparent", ""))
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # the last resort: logged with its trace id, never leaked
+            log.exception("unexpected error (trace %s)", trace, exc_info=exc)
+            response = problem(
+                500, "Internal error", "an unexpected error; it has been logged", trace_id=trace
+            )
+        response.headers["X-Trace-Id"] = trace
+        return response
+
+    @app.post("/v1/chat", response_model=Answer, tags=["chat"])
+    def chat(body: ChatRequest, request: Request) -> Answer:
+        """Answer a question (optionally continuing a conversation), citing exact versions."""
+        return service.ask(body, trace_id=trace_id_of(request))
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> dict[str, Any]:
+        """The catalog and the index answer: the service can take questions."""
+        return {"status": "ready", **readiness()}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> str:
+        return PAGE.read_text(encoding="utf-8")
+
+    return app
+
+
+def trace_id_of(request: Request) -> str:
+    """This request's trace id (set by the tracing middleware)."""
+    trace_id: str = getattr(request.state, "trace_id", None) or uuid.uuid4().hex
+    return trace_id
+
+
+def _trace_id(traceparent: str) -> str:
+    """The W3C `traceparent` trace id when the caller sent one, else a new one."""
+    match = _TRACEPARENT.match(traceparent)
+    return match[1] if match else uuid.uuid4().hex
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _add_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return problem(
+            422, "Invalid request", "the request body does not fit the schema", errors=errors
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return problem(exc.status_code, _reason(exc.status_code), str(exc.detail))
+
+    @app.exception_handler(VerityError)
+    async def verity_error(request: Request, exc: VerityError) -> JSONResponse:
+        unavailable = isinstance(exc, CatalogError | VectorIndexError)
+        trace = trace_id_of(request)
+        log.error("request failed (trace %s): %s", trace, exc)
+        status = 503 if unavailable else 500
+        title = "Service unavailable" if unavailable else "Internal error"
+        return problem(status, title, str(exc), trace_id=trace)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

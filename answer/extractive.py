@@ -41,7 +41,7 @@ class ExtractiveGenerator:
     sparse: SparseEncoder
     passages: int = 5
     max_sentences: int = 3
-    dense_candidates: int = 16
+    dense_candidates: int = 8  # 16: generation 51 ms p50, 8: 29 ms (emanual dev, int8)
     keep_ratio: float = 0.8  # a further sentence must score this share of the best one
     max_overlap: float = 0.6  # a sentence sharing more of its words with a kept one is a repeat
     name: str = f"extractive/{VERSION}"

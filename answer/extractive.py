@@ -65,6 +65,12 @@ class ExtractiveGenerator:
             },
         )
 
+    def repair(
+        self, query: str, hits: list[SearchHit], previous: Draft, problems: list[str]
+    ) -> Draft:
+        """Deterministic: the same passages give the same draft, so there is nothing to repair."""
+        return previous
+
     def _rank(self, query: str, hits: list[SearchHit], embedder: Embedder) -> list[Candidate]:
         asked = words(self.sparse, query)
         candidates = [

@@ -12,12 +12,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from answer.citations import cite
 from answer.condense import Condensed, condense
 from answer.perimeter import Perimeter
+from answer.prompts import Prompt
 from answer.validation import check_draft
 from catalog import Catalog
+from core.errors import GeneratorUnavailable, NotFound
 from core.ports import Generator, SparseEncoder
 from retrieve.hybrid import Retrieval, Retriever
 from schemas.answer import (
@@ -46,6 +49,8 @@ class AnswerPolicy:
     perimeter: Perimeter = field(default_factory=Perimeter)
     snapshot_retries: int = 2
     history_user_turns: int = 2
+    max_repairs: int = 2
+    on_invalid: Literal["decline", "extractive"] = "decline"  # fail-closed by default
 
 
 @dataclass
@@ -63,6 +68,8 @@ class _Work:
     checks: list[SnapshotCheck] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)
     retrievals: int = 0
+    generator: str | None = None
+    prompt: Prompt | None = None
 
 
 @dataclass
@@ -71,14 +78,19 @@ class AnswerService:
 
     catalog: Catalog
     retriever: Retriever
-    generator: Generator
+    extractive: Generator
     sparse: SparseEncoder
     policy: AnswerPolicy = field(default_factory=AnswerPolicy)
+    llm: Generator | None = None
+    prompts: dict[str, Prompt] = field(default_factory=dict)
 
     def ask(self, request: ChatRequest, trace_id: str | None = None) -> Answer:
         """The answer to `request`, stored with its audit record and in its conversation."""
+        conversations = self.catalog.conversations
+        if request.conversation_id and not conversations.exists(request.conversation_id):
+            raise NotFound(f"no conversation {request.conversation_id!r}; omit it to start one")
         conversation_id = request.conversation_id or uuid.uuid4().hex
-        history = self.catalog.conversations.turns(conversation_id, last=12)
+        history = conversations.turns(conversation_id, last=12)
         work = _Work(
             request=request,
             answer_id=uuid.uuid4().hex,
@@ -97,18 +109,33 @@ class AnswerService:
         if work.condensed.underspecified:
             return self._decline(work, DeclineReason.UNDERSPECIFIED)
         for _ in range(1 + self.policy.snapshot_retries):
-            draft = self._draft(work)
-            if draft is None or draft.status == "declined":
-                reason = DeclineReason.NO_EVIDENCE if draft is None else DeclineReason.WEAK_EVIDENCE
-                return self._decline(work, reason)
-            if work.attempts[-1].problems:
-                return self._refuse_invalid(work)
-            if self._snapshot_holds(work, draft):
-                return self._finish(work, draft)
+            answer = self._attempt_once(work)
+            if answer is not None:
+                return answer
         return self._decline(work, DeclineReason.INDEX_CHANGING)
 
-    def _draft(self, work: _Work) -> Draft | None:
-        """Retrieve and generate once; None when nothing was retrieved."""
+    def _attempt_once(self, work: _Work) -> Answer | None:
+        """Retrieve, weigh, generate, confirm; None when a cited version moved meanwhile."""
+        evidence = self._evidence(work)
+        if evidence is None or evidence.status == "declined":
+            reason = DeclineReason.NO_EVIDENCE if evidence is None else DeclineReason.WEAK_EVIDENCE
+            return self._decline(work, reason)
+        confidence = self.policy.perimeter.confidence(work.signals)
+        status = self.policy.perimeter.verdict(confidence)
+        if status is AnswerStatus.DECLINED:
+            return self._decline(work, DeclineReason.WEAK_EVIDENCE, confidence)
+        draft = self._generate(work, evidence)
+        if draft is None:
+            return self._decline(work, DeclineReason.INVALID_OUTPUT, confidence)
+        if draft.status == "declined":  # the generator found no answer in the passages
+            return self._decline(work, DeclineReason.WEAK_EVIDENCE, confidence)
+        if not self._snapshot_holds(work, draft):
+            return None
+        return self._finish(work, draft, status, confidence)
+
+    def _evidence(self, work: _Work) -> Draft | None:
+        """Retrieve, and let the extractive generator weigh the evidence (its draft is also the
+        default answer and the fallback); None when nothing was retrieved."""
         filters = work.request.filters
         work.retrievals += 1
         work.retrieval = retrieval = self.retriever.search(
@@ -117,35 +144,86 @@ class AnswerService:
         if not retrieval.hits:
             return None
         embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
-        draft = self.generator.generate(work.condensed.query, retrieval.hits, embedder)
-        problems = [str(p) for p in check_draft(draft, retrieval.hits, self.sparse)]
-        work.attempts.append(
-            Attempt(generator=self.generator.name, raw=draft.raw, problems=problems)
-        )
+        draft = self.extractive.generate(work.condensed.query, retrieval.hits, embedder)
+        self._attempt(work, self.extractive, None, draft)
         agreement = self._agreement(work.condensed.query, retrieval)
         work.signals = {**draft.signals, "agreement": agreement}
         return draft
 
-    def _refuse_invalid(self, work: _Work) -> Answer:
-        """Fail closed: persist what was generated and why it was refused, then decline."""
-        self.catalog.answers.fail(
-            AnswerFailure(
-                created_at=datetime.now(UTC),
-                answer_id=work.answer_id,
-                trace_id=work.trace_id,
-                reason="; ".join(work.attempts[-1].problems),
-                question=work.request.question,
-                attempts=work.attempts,
-                outcome="declined",
+    def _generate(self, work: _Work, evidence: Draft) -> Draft | None:
+        """The draft to return: the LLM's, validated and repaired, else by the posture; or the
+        extractive one. None: refused (a failure record says why)."""
+        if self.llm is None:
+            if work.attempts[-1].problems:  # not by construction: a bug, recorded, never shown
+                return self._fall_back(work, evidence)
+            return self._use(work, self.extractive, evidence)
+        assert work.retrieval is not None
+        hits, query = work.retrieval.hits, work.condensed.query
+        try:
+            draft = self.llm.generate(
+                query, hits, self.retriever.active.embedders.get(work.retrieval.embedding_model)
+            )
+            for repairs in range(self.policy.max_repairs + 1):
+                prompt = self.prompt_of("answer" if repairs == 0 else "repair")
+                problems = self._attempt(work, self.llm, prompt, draft)
+                if not problems:
+                    return self._use(work, self.llm, draft)
+                if repairs == self.policy.max_repairs:
+                    break
+                draft = self.llm.repair(query, hits, draft, problems)
+        except GeneratorUnavailable as exc:
+            work.attempts.append(Attempt(generator=self.llm.name, problems=[f"unavailable: {exc}"]))
+        return self._fall_back(work, evidence)
+
+    def _attempt(
+        self, work: _Work, generator: Generator, prompt: Prompt | None, draft: Draft
+    ) -> list[str]:
+        assert work.retrieval is not None
+        problems = [str(p) for p in check_draft(draft, work.retrieval.hits, self.sparse)]
+        work.attempts.append(
+            Attempt(
+                generator=generator.name,
+                prompt_id=prompt.id if prompt else None,
+                raw=draft.raw,
+                problems=problems,
             )
         )
-        log.warning(
-            "answer %s refused by the trust layer (trace %s): %s",
-            work.answer_id,
-            work.trace_id,
-            work.attempts[-1].problems,
+        return problems
+
+    def _use(self, work: _Work, generator: Generator, draft: Draft) -> Draft:
+        work.generator = generator.name
+        work.prompt = self.prompt_of("answer") if generator is self.llm else None
+        return draft
+
+    def prompt_of(self, prompt_id: str) -> Prompt | None:
+        """The prompt the LLM generator uses for `prompt_id` (None without an LLM)."""
+        return self.prompts.get(prompt_id)
+
+    def _fall_back(self, work: _Work, evidence: Draft) -> Draft | None:
+        """Still invalid after the repairs, or unreachable: record it; then the extractive
+        answer or a decline, by the deployment's posture (fail-closed by default)."""
+        assert work.retrieval is not None
+        valid = not check_draft(evidence, work.retrieval.hits, self.sparse)
+        extractive = self.policy.on_invalid == "extractive" and valid
+        failure = AnswerFailure(
+            created_at=datetime.now(UTC),
+            answer_id=work.answer_id,
+            trace_id=work.trace_id,
+            reason="; ".join(work.attempts[-1].problems),
+            question=work.request.question,
+            attempts=work.attempts,
+            outcome="extractive" if extractive else "declined",
         )
-        return self._decline(work, DeclineReason.INVALID_OUTPUT)
+        self.catalog.answers.fail(failure)
+        log.warning(
+            "answer %s: generator output refused after %d attempt(s) (trace %s): %s; %s",
+            work.answer_id,
+            len(work.attempts) - 1,
+            work.trace_id,
+            failure.reason,
+            failure.outcome,
+        )
+        return self._use(work, self.extractive, evidence) if extractive else None
 
     def _agreement(self, query: str, retrieval: Retrieval) -> float:
         """1.0 when BM25 alone also ranks the top passage among its first three."""
@@ -164,12 +242,8 @@ class AnswerService:
         )
         return not stale
 
-    def _finish(self, work: _Work, draft: Draft) -> Answer:
+    def _finish(self, work: _Work, draft: Draft, status: AnswerStatus, confidence: float) -> Answer:
         assert work.retrieval is not None
-        confidence = self.policy.perimeter.confidence(work.signals)
-        status = self.policy.perimeter.verdict(confidence)
-        if status is AnswerStatus.DECLINED:
-            return self._decline(work, DeclineReason.WEAK_EVIDENCE, confidence)
         cited = cite(draft.text, work.retrieval.hits)
         return self._answer_of(work, status, cited.text, confidence, citations=cited.citations)
 
@@ -199,7 +273,10 @@ class AnswerService:
                 retrieval.generation if retrieval else self.catalog.generations.current()
             ),
             embedding_model=retrieval.embedding_model if retrieval else "",
-            generator=self.generator.name,
+            generator=work.generator or self.extractive.name,
+            prompt_id=work.prompt.id if work.prompt else None,
+            prompt_version=work.prompt.version if work.prompt else None,
+            prompt_sha=work.prompt.sha if work.prompt else None,
             trace_id=work.trace_id,
             latency_ms=round((time.perf_counter() - work.started) * 1000, 2),
             retrievals=work.retrievals,

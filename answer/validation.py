@@ -30,6 +30,8 @@ class Problem:
 
 def check_draft(draft: Draft, hits: list[SearchHit], sparse: SparseEncoder) -> list[Problem]:
     """Every rule `draft` breaks against the passages `hits` (numbered from 1)."""
+    if draft.error:
+        return [Problem("malformed_output", draft.error)]
     if draft.status == "declined":
         return []
     sentences = answer_sentences(draft.text)

@@ -10,8 +10,15 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from catalog.tables import answer_audit, answer_failures, conversation_turns, conversations
-from schemas.answer import AnswerFailure, AuditRecord, ConversationTurn
+from catalog.tables import (
+    answer_audit,
+    answer_failures,
+    answer_feedback,
+    conversation_turns,
+    conversations,
+)
+from core.errors import NotFound
+from schemas.answer import AnswerFailure, AuditRecord, ConversationTurn, Feedback, FeedbackRequest
 
 
 class Conversations:
@@ -19,6 +26,16 @@ class Conversations:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def exists(self, conversation_id: str) -> bool:
+        """True when the conversation has been started."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(conversations.c.conversation_id).where(
+                    conversations.c.conversation_id == conversation_id
+                )
+            ).first()
+        return row is not None
 
     def turns(self, conversation_id: str, last: int | None = None) -> list[ConversationTurn]:
         """The turns of a conversation, oldest first (only the `last` few if given)."""
@@ -120,6 +137,45 @@ class AnswerLog:
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit)).all()
         return [AuditRecord.model_validate(r.record) for r in rows]
+
+    def add_feedback(self, request: FeedbackRequest) -> Feedback:
+        """Store feedback on an answer that exists (`NotFound` otherwise)."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            known = conn.execute(
+                select(answer_audit.c.answer_id).where(
+                    answer_audit.c.answer_id == request.answer_id
+                )
+            ).first()
+            if known is None:
+                raise NotFound(f"no answer {request.answer_id!r}")
+            inserted = conn.execute(
+                insert(answer_feedback).values(
+                    answer_id=request.answer_id,
+                    helpful=request.helpful,
+                    comment=request.comment,
+                    created_at=now,
+                )
+            )
+            feedback_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+        return Feedback(**request.model_dump(), feedback_id=feedback_id, created_at=now)
+
+    def feedback(self, answer_id: str) -> list[Feedback]:
+        """The feedback on one answer, oldest first."""
+        table = answer_feedback
+        query = select(table).where(table.c.answer_id == answer_id).order_by(table.c.feedback_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Feedback(
+                answer_id=r.answer_id,
+                helpful=r.helpful,
+                comment=r.comment,
+                feedback_id=r.feedback_id,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
 
     def fail(self, failure: AnswerFailure) -> None:
         """Persist a trust-layer failure (raw output, every attempt, the reason)."""

@@ -167,3 +167,14 @@ answer_failures = Table(
     Column("record", JSON, nullable=False),
     Index("ix_answer_failures_created", "created_at"),
 )
+
+answer_feedback = Table(
+    "answer_feedback",
+    metadata,
+    Column("feedback_id", Integer, primary_key=True, autoincrement=True),
+    Column("answer_id", String(100), nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_answer_feedback_answer", "answer_id"),
+)

@@ -7,6 +7,8 @@ VerityError
 │   └── SourceConflict          a source name already belongs to another folder
 ├── VectorIndexError            the vector index refused or does not fit the model
 │   └── IndexBusy               another process holds the embedded index
+├── GeneratorUnavailable        the answer generator (an LLM endpoint) did not answer in time
+├── NotFound                    an answer or conversation id that does not exist
 └── IngestError                 one file could not become a document version
     ├── RejectedFile            refused before parsing (size, type, link, name, encoding)
     ├── ParseError              the parser failed or found nothing
@@ -53,6 +55,14 @@ class VectorIndexError(VerityError):
 
 class IndexBusy(VectorIndexError):
     """Another process holds the embedded index directory."""
+
+
+class NotFound(VerityError):
+    """An id (answer, conversation) that names nothing."""
+
+
+class GeneratorUnavailable(VerityError):
+    """The answer generator did not answer (timeout, connection refused, HTTP error)."""
 
 
 class IngestError(VerityError):

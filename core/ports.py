@@ -145,3 +145,9 @@ class Generator(Protocol):
     def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
         """A draft whose `[n]` markers cite `hits[n - 1]`, or a decline."""
         ...
+
+    def repair(
+        self, query: str, hits: list[SearchHit], previous: Draft, problems: list[str]
+    ) -> Draft:
+        """Another draft, told what was wrong with `previous`."""
+        ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.model_ids import Backend, model_key
@@ -95,6 +95,17 @@ class Settings(BaseSettings):
     )
     snapshot_retries: int = Field(
         default=2, ge=0, le=5, description="re-retrievals when cited versions changed meanwhile"
+    )
+    llm_url: str | None = Field(
+        default=None, description="an OpenAI-compatible endpoint (…/v1); unset: extractive only"
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=20.0, gt=0)
+    max_repairs: int = Field(default=2, ge=0, le=5, description="repair prompts per answer")
+    failure_posture: Literal["decline", "extractive"] = Field(
+        default="decline",
+        description="when the LLM's output stays invalid: decline (fail-closed) or extractive",
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

@@ -117,6 +117,7 @@ class Draft(BaseModel):
         default_factory=list, description="per sentence: how well its passage backs it (0-1)"
     )
     raw: str | None = Field(default=None, description="the generator's output as received")
+    error: str | None = Field(default=None, description="why the raw output could not be read")
     signals: dict[str, float] = Field(
         default_factory=dict, description="evidence measures the perimeter weighs (0-1)"
     )
@@ -182,3 +183,20 @@ class AnswerFailure(BaseModel):
     question: str
     attempts: list[Attempt]
     outcome: str = Field(description="what was returned instead: a decline or the extractive")
+
+
+class FeedbackRequest(BaseModel):
+    """An agent's verdict on one answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer_id: str = Field(min_length=1, max_length=100)
+    helpful: bool
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class Feedback(FeedbackRequest):
+    """Stored feedback."""
+
+    feedback_id: int
+    created_at: datetime

@@ -16,8 +16,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
 from answer.service import AnswerService
-from core.errors import CatalogError, VectorIndexError, VerityError
-from schemas.answer import Answer, ChatRequest
+from core.errors import (
+    CatalogError,
+    GeneratorUnavailable,
+    NotFound,
+    VectorIndexError,
+    VerityError,
+)
+from schemas.answer import Answer, AuditRecord, ChatRequest, Feedback, FeedbackRequest
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
@@ -53,6 +59,19 @@ def create_app(service: AnswerService, readiness: Readiness) -> FastAPI:
     def chat(body: ChatRequest, request: Request) -> Answer:
         """Answer a question (optionally continuing a conversation), citing exact versions."""
         return service.ask(body, trace_id=trace_id_of(request))
+
+    @app.get("/v1/answers/{answer_id}", response_model=AuditRecord, tags=["chat"])
+    def audit(answer_id: str) -> AuditRecord:
+        """The audit record of one answer: what produced it, what was checked, what was done."""
+        record = service.catalog.answers.audit(answer_id)
+        if record is None:
+            raise NotFound(f"no answer {answer_id!r}")
+        return record
+
+    @app.post("/v1/feedback", response_model=Feedback, status_code=201, tags=["chat"])
+    def feedback(body: FeedbackRequest) -> Feedback:
+        """Record whether an answer helped, beside its audit record."""
+        return service.catalog.answers.add_feedback(body)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -106,8 +125,10 @@ def _add_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(VerityError)
     async def verity_error(request: Request, exc: VerityError) -> JSONResponse:
-        unavailable = isinstance(exc, CatalogError | VectorIndexError)
         trace = trace_id_of(request)
+        if isinstance(exc, NotFound):
+            return problem(404, "Not Found", str(exc), trace_id=trace)
+        unavailable = isinstance(exc, CatalogError | VectorIndexError | GeneratorUnavailable)
         log.error("request failed (trace %s): %s", trace, exc)
         status = 503 if unavailable else 500
         title = "Service unavailable" if unavailable else "Internal error"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import signal
 import sys
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from answer.evaluate import answer_figures, ask_all, decline_figures
 from core.errors import IndexBusy, VerityError
 from core.settings import Settings
 from ingest.reconcile import plan
@@ -117,10 +119,32 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=cmd_search)
 
+    _add_eval_and_ask(commands)
+
+    watch = commands.add_parser("watch", help="watch VERITY_WATCH_DIRS and ingest changes")
+    watch.set_defaults(handler=cmd_watch)
+    for name, text in (
+        ("serve", "run the HTTP API (POST /v1/chat, /docs, /healthz, /readyz)"),
+        ("up", "all in one: the HTTP API and the watcher, on the embedded default"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--host", help="default: VERITY_API_HOST (127.0.0.1)")
+        sub.add_argument("--port", type=int, help="default: VERITY_API_PORT (8000)")
+        sub.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def _add_eval_and_ask(commands: Any) -> None:
     evaluation = commands.add_parser("eval", help="retrieval figures on a question file")
     evaluation.add_argument("--questions", type=Path, required=True, help="JSONL questions")
     evaluation.add_argument("--corpus", type=Path, required=True, help="folder of documents")
     evaluation.add_argument("--source", help="source name (default: the folder's name)")
+    evaluation.add_argument(
+        "--previous-corpus",
+        type=Path,
+        help="ingest this folder first, then replace its content with --corpus "
+        "(changed pages become version 2): adds cites_current and cites_stale",
+    )
     evaluation.add_argument(
         "--user-turns",
         type=int,
@@ -136,18 +160,6 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--source", help="only this source")
     ask.add_argument("--json", action="store_true", help="print the Answer object")
     ask.set_defaults(handler=cmd_ask)
-
-    watch = commands.add_parser("watch", help="watch VERITY_WATCH_DIRS and ingest changes")
-    watch.set_defaults(handler=cmd_watch)
-    for name, text in (
-        ("serve", "run the HTTP API (POST /v1/chat, /docs, /healthz, /readyz)"),
-        ("up", "all in one: the HTTP API and the watcher, on the embedded default"),
-    ):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("--host", help="default: VERITY_API_HOST (127.0.0.1)")
-        sub.add_argument("--port", type=int, help="default: VERITY_API_PORT (8000)")
-        sub.set_defaults(handler=cmd_serve)
-    return parser
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -416,6 +428,9 @@ def _ask_running_service(settings: Settings, request: ChatRequest) -> Answer:
     try:
         with urllib.request.urlopen(post, timeout=60) as response:
             return Answer.model_validate_json(response.read())
+    except urllib.error.HTTPError as exc:  # the service answered with a problem
+        detail = json.loads(exc.read() or b"{}").get("detail", exc.reason)
+        raise UsageError(f"the service refused: {detail}") from exc
     except (urllib.error.URLError, OSError) as exc:
         raise UsageError(
             f"the index is held by another Verity process and its API at {url} does not "
@@ -460,29 +475,76 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    """`verity eval --questions FILE --corpus DIR [--json]`: ingest DIR, then measure."""
-    if not args.corpus.is_dir():
-        raise UsageError(f"no such folder: {args.corpus}")
+    """`verity eval --questions FILE --corpus DIR [--previous-corpus OLD] [--json]`: ingest,
+    then retrieval figures per mode and answer figures (declining, citations, latency)."""
+    for folder in (args.corpus, args.previous_corpus):
+        if folder is not None and not folder.is_dir():
+            raise UsageError(f"no such folder: {folder}")
     questions = load_questions(args.questions)
     source = args.source or args.corpus.resolve().name
     service = build_ingest(settings)
     try:
-        ingested = _run_all(service, _ingest_tasks(service, [args.corpus], source))
+        ingested = _ingest_for_eval(service, settings, args, source)
         indexer = service.context.indexer
         assert indexer is not None
         figures = evaluate(
             retriever_for(indexer), questions, source=source, user_turns=args.user_turns
         )
+        asked = ask_all(build_answer_service(settings, indexer), questions, source)
+        current = None
+        if args.previous_corpus is not None:
+            cited = [c.doc_id for a in asked for c in a.answer.citations]
+            current = indexer.catalog.current_versions(cited)
     finally:
         service.close()
     summary = {**_summary(ingested), "chunks_embedded": ingested.chunks_embedded}
-    report = to_json(figures, corpus=str(args.corpus), questions=len(questions), ingest=summary)
+    answers = answer_figures(asked, current)
+    declines = decline_figures(asked)
+    report = to_json(
+        figures,
+        corpus=str(args.corpus),
+        questions=len(questions),
+        ingest=summary,
+        decline=declines,
+        answers=answers,
+    )
     if args.json:
         print(report)
         return 0
     for mode, row in figures.items():
         print(f"{mode:>7}: " + "  ".join(f"{k} {v}" for k, v in row.items()))
+    print("decline: " + "  ".join(f"{k} {v}" for k, v in declines.items()))
+    print("answers: " + "  ".join(f"{k} {v}" for k, v in answers.items()))
     return 0
+
+
+def _ingest_for_eval(
+    service: IngestService, settings: Settings, args: argparse.Namespace, source: str
+) -> TaskResult:
+    """Ingest the corpus; with a previous corpus, ingest that first into a staging folder
+    and then replace its content with the corpus (changed pages become new versions)."""
+    if args.previous_corpus is None:
+        return _run_all(service, _ingest_tasks(service, [args.corpus], source))
+    staging = settings.data_dir / "eval-sources" / source
+    _mirror(args.previous_corpus, staging)
+    _run_all(service, _ingest_tasks(service, [staging], source))
+    _mirror(args.corpus, staging)
+    return _run_all(service, _ingest_tasks(service, [staging], source))
+
+
+def _mirror(origin: Path, target: Path) -> None:
+    """Make `target` hold exactly the files of `origin` (same relative paths)."""
+    wanted = {p.relative_to(origin) for p in origin.rglob("*") if p.is_file()}
+    if target.exists():
+        for path in sorted(target.rglob("*"), reverse=True):
+            if path.is_file() and path.relative_to(target) not in wanted:
+                path.unlink()
+    for relative in sorted(wanted):
+        source, copy = origin / relative, target / relative
+        if copy.exists() and copy.read_bytes() == source.read_bytes():
+            continue
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, copy)
 
 
 def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:

@@ -10,7 +10,9 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from answer.extractive import ExtractiveGenerator
+from answer.llm import LlmGenerator
 from answer.perimeter import Perimeter
+from answer.prompts import load_prompts
 from answer.service import AnswerPolicy, AnswerService
 from catalog import Catalog
 from core.errors import CatalogError, VerityError
@@ -144,9 +146,28 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
             settings.decline_below, max(settings.escalate_below, settings.decline_below)
         ),
         snapshot_retries=settings.snapshot_retries,
+        max_repairs=settings.max_repairs,
+        on_invalid=settings.failure_posture,
     )
+    prompts = load_prompts()
+    llm = None
+    if settings.llm_url:
+        llm = LlmGenerator(
+            settings.llm_url,
+            settings.llm_model,
+            prompts["answer"],
+            prompts["repair"],
+            timeout_s=settings.llm_timeout_s,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        )
     return AnswerService(
-        indexer.catalog, retriever_for(indexer), ExtractiveGenerator(bm25), bm25, policy
+        indexer.catalog,
+        retriever_for(indexer),
+        ExtractiveGenerator(bm25),
+        bm25,
+        policy,
+        llm=llm,
+        prompts=prompts,
     )
 
 

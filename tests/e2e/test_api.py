@@ -142,10 +142,38 @@ class Broken:
 
 def test_an_unexpected_error_is_a_500_problem_without_internals(indexer: Indexer) -> None:
     service = build_answer_service(Settings(), indexer)
-    service.generator = Broken()  # type: ignore[assignment]
+    service.extractive = Broken()  # type: ignore[assignment]
     app = create_app(service, lambda: readiness(indexer))
     with TestClient(app, raise_server_exceptions=False) as test_client:
         response = test_client.post("/v1/chat", json={"question": "How long do refunds take?"})
     assert response.status_code == 500 and response.headers["content-type"].startswith(PROBLEM)
     body = response.json()
     assert "fell over" not in body["detail"] and body["trace_id"] == response.headers["x-trace-id"]
+
+
+def test_an_answers_audit_record_and_feedback_over_http(client: TestClient) -> None:
+    answer = client.post("/v1/chat", json={"question": "How long do refunds take?"}).json()
+    record = client.get(f"/v1/answers/{answer['answer_id']}").json()
+    assert record["answer"] == answer and record["question"] == "How long do refunds take?"
+    assert record["retrieved"] and record["attempts"][0]["problems"] == []
+    stored = client.post(
+        "/v1/feedback",
+        json={"answer_id": answer["answer_id"], "helpful": False, "comment": "too short"},
+    )
+    assert stored.status_code == 201 and stored.json()["helpful"] is False
+    missing = client.get("/v1/answers/no-such-answer")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith(PROBLEM)
+    unknown = client.post("/v1/feedback", json={"answer_id": "no-such-answer", "helpful": True})
+    assert unknown.status_code == 404 and "no-such-answer" in unknown.json()["detail"]
+    incomplete = client.post("/v1/feedback", json={"answer_id": answer["answer_id"]})
+    assert incomplete.status_code == 422
+
+
+def test_an_unknown_conversation_or_a_huge_question_is_a_clear_4xx(client: TestClient) -> None:
+    unknown = client.post(
+        "/v1/chat", json={"question": "and then?", "conversation_id": "never-started"}
+    )
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith(PROBLEM)
+    assert "never-started" in unknown.json()["detail"]
+    huge = client.post("/v1/chat", json={"question": "refund " * 15_000})  # ~100 kB
+    assert huge.status_code == 422 and huge.json()["errors"][0]["loc"] == ["body", "question"]

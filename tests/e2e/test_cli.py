@@ -168,8 +168,49 @@ def test_eval_reports_each_mode_and_a_second_run_embeds_nothing(tmp_path: Path) 
     assert {"recall@5", "recall@10", "ndcg@10", "mrr@10", "p50_ms", "p95_ms"} <= set(hybrid)
     assert hybrid["recall@10"] == 1.0 and hybrid["mrr@10"] >= 0.5
     assert first["ingest"]["chunks_embedded"] == 3
+    # answers: the capital of France is declined, the refund question answered from billing.md
+    assert first["decline"]["should_decline"] == 1 and first["decline"]["recall"] == 1.0
+    assert first["answers"]["cites_relevant"] >= 0.5 and first["answers"]["p50_ms"] > 0
+    assert "cites_stale" not in first["answers"]
     second = json.loads(verity(tmp_path, *args).stdout)
     assert second["ingest"]["chunks_embedded"] == 0 and second["ingest"]["unchanged"] == 3
+
+
+def test_eval_over_a_new_release_cites_only_current_versions(tmp_path: Path) -> None:
+    old, new = tmp_path / "v1", tmp_path / "v2"
+    write(old / "billing.md", "# Billing\n\nRefunds reach your card within five days.")
+    write(old / "login.md", "# Login\n\nReset a forgotten password from the sign-in page.")
+    write(new / "billing.md", "# Billing\n\nRefunds reach your card within ten days.")
+    write(new / "ship.md", "# Shipping\n\nParcels leave the warehouse within two days.")
+    questions = tmp_path / "dev.jsonl"
+    line = {
+        "id": "1",
+        "question": "how long until my refund reaches the card?",
+        "relevant_doc_ids": ["billing.md"],
+        "answerable": True,
+        "turns": [],
+    }
+    questions.write_text(json.dumps(line) + "\n")
+    args = (
+        "eval",
+        "--questions",
+        str(questions),
+        "--corpus",
+        str(new),
+        "--previous-corpus",
+        str(old),
+        "--source",
+        "docs",
+        "--json",
+    )
+    report = json.loads(verity(tmp_path, *args).stdout)
+    assert report["ingest"]["versions_created"] == 2 and report["ingest"]["deleted"] == 1
+    assert report["answers"]["answered"] == 1
+    assert report["answers"]["cites_current"] == 1.0 and report["answers"]["cites_stale"] == 0
+    staged = tmp_path / "data" / "eval-sources" / "docs"
+    assert sorted(p.name for p in staged.iterdir()) == ["billing.md", "ship.md"]
+    docs = {d["doc_id"]: d for d in json.loads(verity(tmp_path, "docs", "--json").stdout)}
+    assert docs["docs/billing.md"]["version"] == 2
 
 
 def test_reindex_of_unchanged_documents_creates_nothing(tmp_path: Path, folder: Path) -> None:

@@ -4,12 +4,14 @@ contract and the trust layer, each leaving an audit record."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from answer.extractive import ExtractiveGenerator
+from answer.llm import LlmGenerator
+from answer.prompts import load_prompts
 from answer.service import AnswerService
 from core.ports import Embedder
 from index.active import ActiveIndex, Embedders
@@ -23,6 +25,7 @@ from schemas.answer import AnswerStatus, ChatRequest, DeclineReason, Draft
 from schemas.index import SearchHit
 from schemas.tasks import IngestFile
 from tests.helpers.documents import write
+from tests.helpers.llm_double import ChatDouble, Reply, answer, chat_double, raw
 
 DOCS = {
     "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n\n"
@@ -137,10 +140,15 @@ class EditsWhileAnswering:
             self.world.edit("billing.md", text + f"\nEdited {self.times} while answering.\n")
         return self.inner.generate(query, hits, embedder)
 
+    def repair(
+        self, query: str, hits: list[SearchHit], previous: Draft, problems: list[str]
+    ) -> Draft:
+        return previous
+
 
 def test_a_document_changed_while_answering_is_retrieved_again(world: World) -> None:
     service = world.service
-    service.generator = EditsWhileAnswering(world, service.generator, times=1)  # type: ignore[arg-type]
+    service.extractive = EditsWhileAnswering(world, service.extractive, times=1)  # type: ignore[arg-type]
     answer = service.ask(ChatRequest(question="How long do refunds take to arrive?"))
     assert answer.status is AnswerStatus.ANSWERED
     assert answer.retrievals == 2
@@ -152,7 +160,7 @@ def test_a_document_changed_while_answering_is_retrieved_again(world: World) -> 
 
 def test_a_document_that_keeps_changing_ends_in_an_honest_decline(world: World) -> None:
     service = world.service
-    service.generator = EditsWhileAnswering(world, service.generator, times=10)  # type: ignore[arg-type]
+    service.extractive = EditsWhileAnswering(world, service.extractive, times=10)  # type: ignore[arg-type]
     answer = service.ask(ChatRequest(question="How long do refunds take to arrive?"))
     assert answer.decline_reason is DeclineReason.INDEX_CHANGING
     assert answer.retrievals == 1 + service.policy.snapshot_retries
@@ -169,6 +177,11 @@ class Scripted:
     def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
         return Draft(status="answered", text=self.text, raw=self.text)
 
+    def repair(
+        self, query: str, hits: list[SearchHit], previous: Draft, problems: list[str]
+    ) -> Draft:
+        return previous  # a generator that never learns
+
 
 @pytest.mark.parametrize(
     ("text", "rule"),
@@ -178,17 +191,137 @@ class Scripted:
         ("Refunds are paid in gold bars by courier pigeons overnight. [1]", "unsupported_claim"),
     ],
 )
-def test_output_breaking_the_rules_is_refused_and_recorded(
+def test_output_breaking_the_rules_is_repaired_then_refused_and_recorded(
     world: World, text: str, rule: str
 ) -> None:
-    world.service.generator = Scripted(text)
-    answer = world.service.ask(ChatRequest(question="How long do refunds take to arrive?"))
+    service = world.service
+    service.llm = Scripted(text)
+    answer = service.ask(ChatRequest(question="How long do refunds take to arrive?"))
     assert answer.status is AnswerStatus.DECLINED
     assert answer.decline_reason is DeclineReason.INVALID_OUTPUT
     assert answer.citations == [] and text not in answer.text
     failures = world.ctx.catalog.answers.failures()
     assert [f.answer_id for f in failures] == [answer.answer_id]
-    assert failures[0].attempts[0].raw == text and failures[0].reason.startswith(rule)
-    assert failures[0].outcome == "declined" and failures[0].trace_id == answer.trace_id
+    failure = failures[0]
+    assert failure.reason.startswith(rule) and failure.outcome == "declined"
+    assert failure.trace_id == answer.trace_id
+    # the extractive evidence, then the answer and every bounded repair, each refused
+    scripted = [a for a in failure.attempts if a.generator == "scripted"]
+    assert len(scripted) == 1 + service.policy.max_repairs
+    assert all(a.raw == text and a.problems[0].startswith(rule) for a in scripted)
     record = world.ctx.catalog.answers.audit(answer.answer_id)
-    assert record is not None and record.attempts[0].problems[0].startswith(rule)
+    assert record is not None and record.attempts == failure.attempts
+
+
+def test_the_extractive_posture_answers_from_the_passages_instead(world: World) -> None:
+    service = world.service
+    service.llm = Scripted("Refunds are instant and paid in cash at any shop.")
+    service.policy = replace(service.policy, on_invalid="extractive")
+    answer = service.ask(ChatRequest(question="How long do refunds take to arrive?"))
+    assert answer.status is AnswerStatus.ANSWERED and answer.generator.startswith("extractive/")
+    assert "five business days" in answer.text and "cash" not in answer.text
+    assert [f.outcome for f in world.ctx.catalog.answers.failures()] == ["extractive"]
+
+
+GOOD = "Refunds reach the original card within five business days. [{billing}]"
+
+
+def with_llm(world: World, double: ChatDouble, timeout_s: float = 5.0) -> AnswerService:
+    service = world.service
+    service.llm = LlmGenerator(
+        double.url,
+        "test-model",
+        service.prompts["answer"],
+        service.prompts["repair"],
+        timeout_s=timeout_s,
+    )
+    return service
+
+
+@pytest.fixture
+def prompts(world: World) -> None:
+    world.service.prompts = load_prompts()
+
+
+@pytest.mark.usefixtures("prompts")
+def test_an_llm_answer_in_good_json_is_validated_and_records_its_prompt(world: World) -> None:
+    with chat_double([answer(GOOD)]) as double:
+        reply = with_llm(world, double).ask(ChatRequest(question="How long do refunds take?"))
+    assert reply.status is AnswerStatus.ANSWERED and reply.generator == "llm/test-model"
+    assert reply.text == "Refunds reach the original card within five business days. [1]"
+    assert reply.citations[0].doc_id == "kb/billing.md"
+    prompt = world.service.prompts["answer"]
+    assert (reply.prompt_id, reply.prompt_version, reply.prompt_sha) == (
+        "answer",
+        prompt.version,
+        prompt.sha,
+    )
+    sent = double.requests[0]
+    assert sent["model"] == "test-model" and sent["temperature"] == 0
+    assert "How long do refunds take?" in sent["messages"][0]["content"]
+
+
+@pytest.mark.usefixtures("prompts")
+@pytest.mark.parametrize(
+    ("bad", "rule"),
+    [
+        (raw("Sure! Refunds take five days."), "malformed_output"),
+        (raw('{"status": "maybe", "text": "x"}'), "malformed_output"),
+        (answer("Refunds reach the original card within five business days. [9]"), "unknown"),
+        (
+            answer("Refunds reach the card in five business days. Also, shipping is free."),
+            "uncited",
+        ),
+    ],
+)
+def test_bad_llm_output_is_repaired_with_the_repair_prompt(
+    world: World, bad: Reply, rule: str
+) -> None:
+    with chat_double([bad, answer(GOOD)]) as double:
+        reply = with_llm(world, double).ask(ChatRequest(question="How long do refunds take?"))
+    assert reply.status is AnswerStatus.ANSWERED and reply.generator == "llm/test-model"
+    assert "five business days" in reply.text
+    repair = double.requests[1]["messages"]
+    assert repair[1]["role"] == "assistant" and rule in repair[2]["content"]
+    record = world.ctx.catalog.answers.audit(reply.answer_id)
+    assert record is not None
+    llm = [a for a in record.attempts if a.generator == "llm/test-model"]
+    assert [a.prompt_id for a in llm] == ["answer", "repair"]
+    assert llm[0].problems[0].startswith(rule) and llm[1].problems == []
+    assert world.ctx.catalog.answers.failures() == []
+
+
+@pytest.mark.usefixtures("prompts")
+def test_an_llm_that_stays_wrong_is_declined_fail_closed_and_recorded(world: World) -> None:
+    bad = answer("Refunds are paid in gold bars by courier pigeons overnight. [{billing}]")
+    with chat_double([bad]) as double:
+        service = with_llm(world, double)
+        reply = service.ask(ChatRequest(question="How long do refunds take?"))
+    assert reply.decline_reason is DeclineReason.INVALID_OUTPUT
+    assert len(double.requests) == 1 + service.policy.max_repairs  # bounded
+    [failure] = world.ctx.catalog.answers.failures()
+    assert failure.outcome == "declined" and "unsupported_claim" in failure.reason
+    assert all(
+        "gold bars" in (a.raw or "") for a in failure.attempts if a.generator != "extractive/1.0.0"
+    )
+
+
+@pytest.mark.usefixtures("prompts")
+@pytest.mark.parametrize("trouble", [3.0, 500])
+def test_a_timeout_or_server_error_falls_back_by_posture(
+    world: World, trouble: float | int
+) -> None:
+    with chat_double([trouble]) as double:
+        service = with_llm(world, double, timeout_s=0.5)
+        service.policy = replace(service.policy, on_invalid="extractive")
+        reply = service.ask(ChatRequest(question="How long do refunds take?"))
+    assert reply.status is AnswerStatus.ANSWERED and reply.generator.startswith("extractive/")
+    [failure] = world.ctx.catalog.answers.failures()
+    assert failure.outcome == "extractive" and failure.reason.startswith("unavailable:")
+
+
+@pytest.mark.usefixtures("prompts")
+def test_an_llm_decline_is_honoured(world: World) -> None:
+    with chat_double([answer("", status="declined")]) as double:
+        reply = with_llm(world, double).ask(ChatRequest(question="How long do refunds take?"))
+    assert reply.status is AnswerStatus.DECLINED and reply.citations == []

@@ -186,3 +186,51 @@ def test_sources_are_registered_once_and_move_only_when_asked(catalog: Catalog, 
     assert catalog.source_roots() == {"kb": tmp_path / "one"}
     catalog.register_source("kb", tmp_path / "two", allow_move=True)
     assert catalog.source_roots() == {"kb": tmp_path / "two"}
+
+
+def test_conversations_audit_records_and_feedback_round_trip(catalog: Catalog) -> None:
+    from datetime import UTC, datetime
+
+    from core.errors import NotFound
+    from schemas.answer import Answer, AuditRecord, FeedbackRequest
+
+    conversations = catalog.conversations
+    assert not conversations.exists("c1")
+    assert conversations.append("c1", "user", "hello") == 1
+    assert conversations.append("c1", "agent", "hi", answer_id="a1") == 2
+    assert conversations.exists("c1")
+    assert [(t.turn, t.role, t.text) for t in conversations.turns("c1")] == [
+        (1, "user", "hello"),
+        (2, "agent", "hi"),
+    ]
+    assert [t.text for t in conversations.turns("c1", last=1)] == ["hi"]
+    answer = Answer(
+        answer_id="a1",
+        conversation_id="c1",
+        status="declined",
+        text="no",
+        confidence=0.1,
+        query="hello",
+        index_generation=3,
+        embedding_model="m",
+        generator="g",
+        trace_id="t",
+        latency_ms=1.0,
+    )
+    record = AuditRecord(
+        created_at=datetime.now(UTC),
+        answer=answer,
+        question="hello",
+        history_turns=0,
+        retrieved=[],
+        attempts=[],
+        snapshot_checks=[],
+    )
+    catalog.answers.record(record)
+    assert catalog.answers.audit("a1") == record
+    assert [r.answer.answer_id for r in catalog.answers.audits(status="declined")] == ["a1"]
+    assert catalog.answers.audits(status="answered") == []
+    catalog.answers.add_feedback(FeedbackRequest(answer_id="a1", helpful=True))
+    assert [f.helpful for f in catalog.answers.feedback("a1")] == [True]
+    with pytest.raises(NotFound):
+        catalog.answers.add_feedback(FeedbackRequest(answer_id="nope", helpful=True))

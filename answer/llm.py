@@ -1,0 +1,113 @@
+"""An optional generator: any OpenAI-compatible chat endpoint, asked for JSON with the prompts in
+`prompts/`. Its output is never trusted: the service validates every draft, repairs a bounded
+number of times, and falls back by its posture. A timeout or HTTP error is `GeneratorUnavailable`.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from answer.prompts import Prompt
+from core.errors import GeneratorUnavailable
+from core.ports import Embedder
+from schemas.answer import Draft
+from schemas.index import SearchHit
+
+
+@dataclass
+class LlmGenerator:
+    """`Generator` over `POST {url}/chat/completions`."""
+
+    url: str
+    model: str
+    answer_prompt: Prompt
+    repair_prompt: Prompt
+    timeout_s: float = 20.0
+    api_key: str | None = field(default=None, repr=False)
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = f"llm/{self.model}"  # as audit records name it
+
+    def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
+        """Ask the model for a JSON answer over the numbered passages."""
+        return self._draft(self._messages(query, hits))
+
+    def repair(
+        self, query: str, hits: list[SearchHit], previous: Draft, problems: list[str]
+    ) -> Draft:
+        """Ask again, showing the model its previous reply and what was wrong with it."""
+        markers = ", ".join(f"[{n}]" for n in range(1, len(hits) + 1))
+        follow_up = self.repair_prompt.render(
+            problem="\n".join(f"- {p}" for p in problems),
+            previous=previous.raw or "",
+            markers=markers,
+        )
+        messages = [
+            *self._messages(query, hits),
+            {"role": "assistant", "content": previous.raw or ""},
+            {"role": "user", "content": follow_up},
+        ]
+        return self._draft(messages)
+
+    def _messages(self, query: str, hits: list[SearchHit]) -> list[dict[str, str]]:
+        passages = "\n\n".join(
+            f"[{n}] ({' > '.join(h.payload.heading_path) or h.payload.path})\n{h.payload.text}"
+            for n, h in enumerate(hits, start=1)
+        )
+        content = self.answer_prompt.render(question=query, passages=passages)
+        return [{"role": "user", "content": content}]
+
+    def _draft(self, messages: list[dict[str, str]]) -> Draft:
+        raw = self._complete(messages)
+        return parse_reply(raw)
+
+    def _complete(self, messages: list[dict[str, str]]) -> str:
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": 0,
+            "response_format": {"type": "json_object"},
+        }
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(
+            f"{self.url.rstrip('/')}/chat/completions", json.dumps(body).encode(), headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                reply: Any = json.loads(response.read())
+            content = reply["choices"][0]["message"]["content"]
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise GeneratorUnavailable(f"LLM endpoint {self.url}: {exc}") from exc
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise GeneratorUnavailable(
+                f"LLM endpoint {self.url}: not a chat completion reply ({exc})"
+            ) from exc
+        return str(content)
+
+
+def parse_reply(raw: str) -> Draft:
+    """The draft in a model's reply, or a draft carrying why the reply could not be read."""
+    text = raw.strip()
+    if text.startswith("```"):  # a fenced block, as models like to send
+        text = text.strip("`").removeprefix("json").strip()
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return Draft(status="answered", raw=raw, error=f"the reply is not JSON ({exc})")
+    if not isinstance(data, dict) or data.get("status") not in ("answered", "declined"):
+        return Draft(
+            status="answered",
+            raw=raw,
+            error='the reply must be an object with "status": "answered" or "declined"',
+        )
+    answer = data.get("text")
+    if not isinstance(answer, str):
+        return Draft(status="answered", raw=raw, error='"text" must be a string')
+    return Draft(status=data["status"], text=answer, raw=raw)

@@ -47,6 +47,18 @@ def load_questions(path: Path) -> list[EvalQuestion]:
         return [EvalQuestion.model_validate_json(line) for line in handle if line.strip()]
 
 
+def relative_to_corpus(questions: list[EvalQuestion], corpus_name: str) -> list[EvalQuestion]:
+    """Relevant ids given from the corpus folder's parent (`django-5.2.19/faq/admin.txt` for a
+    corpus folder `django-5.2.19`) made relative to the corpus folder, as documents are."""
+    prefix = f"{corpus_name}/"
+    return [
+        q.model_copy(
+            update={"relevant_doc_ids": [d.removeprefix(prefix) for d in q.relevant_doc_ids]}
+        )
+        for q in questions
+    ]
+
+
 def query_text(question: EvalQuestion, user_turns: int = 1) -> str:
     """The text searched for: the last user turn(s), then the question."""
     earlier = (

@@ -21,7 +21,7 @@ from core.errors import IndexBusy, VerityError
 from core.settings import Settings
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
-from retrieve.evaluate import evaluate, load_questions, to_json
+from retrieve.evaluate import evaluate, load_questions, relative_to_corpus, to_json
 from schemas.answer import Answer, ChatRequest, SearchFilters
 from schemas.tasks import IngestFile, Reindex, Task, TaskResult
 from verity.wiring import (
@@ -480,7 +480,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     for folder in (args.corpus, args.previous_corpus):
         if folder is not None and not folder.is_dir():
             raise UsageError(f"no such folder: {folder}")
-    questions = load_questions(args.questions)
+    questions = relative_to_corpus(load_questions(args.questions), args.corpus.resolve().name)
     source = args.source or args.corpus.resolve().name
     service = build_ingest(settings)
     try:

@@ -54,3 +54,16 @@ def test_query_text_brings_in_the_last_user_turn() -> None:
     )
     assert query_text(question) == "How do I reset my password? Are those the only steps?"
     assert query_text(question, user_turns=0) == "Are those the only steps?"
+
+
+def test_relevant_ids_given_from_the_corpus_parent_become_corpus_relative() -> None:
+    from retrieve.evaluate import EvalQuestion, relative_to_corpus
+
+    question = EvalQuestion(
+        id="1",
+        question="q",
+        relevant_doc_ids=["django-5.2.19/faq/admin.txt", "faq/other.txt"],
+    )
+    [moved] = relative_to_corpus([question], "django-5.2.19")
+    assert moved.relevant_doc_ids == ["faq/admin.txt", "faq/other.txt"]
+    assert question.relevant_doc_ids[0] == "django-5.2.19/faq/admin.txt"  # not changed in place

@@ -34,6 +34,7 @@ class Condensed:
     query: str
     history_turns: int
     underspecified: bool
+    by: str = "rules"  # or "model": an LLM wrote the query (the condense prompt)
 
 
 def condense(

@@ -14,7 +14,7 @@ from typing import Any
 from answer.prompts import Prompt
 from core.errors import GeneratorUnavailable
 from core.ports import Embedder
-from schemas.answer import Draft
+from schemas.answer import ConversationTurn, Draft
 from schemas.index import SearchHit
 
 
@@ -26,6 +26,7 @@ class LlmGenerator:
     model: str
     answer_prompt: Prompt
     repair_prompt: Prompt
+    condense_prompt: Prompt | None = None
     timeout_s: float = 20.0
     api_key: str | None = field(default=None, repr=False)
     name: str = field(init=False)
@@ -54,6 +55,18 @@ class LlmGenerator:
         ]
         return self._draft(messages)
 
+    def condense(self, question: str, history: list[ConversationTurn]) -> str:
+        """A standalone search query for a follow-up, written by the model (one line)."""
+        if self.condense_prompt is None:
+            raise GeneratorUnavailable("no condense prompt configured")
+        lines = "\n".join(f"{t.role}: {t.text}" for t in history[-6:])
+        content = self.condense_prompt.render(history=lines, question=question)
+        reply = self._complete([{"role": "user", "content": content}], json_mode=False)
+        query = next((line.strip() for line in reply.splitlines() if line.strip()), "")
+        if not query or len(query) > 1000:
+            raise GeneratorUnavailable(f"LLM endpoint {self.url}: no usable query in {reply!r}")
+        return query
+
     def _messages(self, query: str, hits: list[SearchHit]) -> list[dict[str, str]]:
         passages = "\n\n".join(
             f"[{n}] ({' > '.join(h.payload.heading_path) or h.payload.path})\n{h.payload.text}"
@@ -66,13 +79,10 @@ class LlmGenerator:
         raw = self._complete(messages)
         return parse_reply(raw)
 
-    def _complete(self, messages: list[dict[str, str]]) -> str:
-        body = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": 0,
-            "response_format": {"type": "json_object"},
-        }
+    def _complete(self, messages: list[dict[str, str]], json_mode: bool = True) -> str:
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0}
+        if json_mode:
+            body["response_format"] = {"type": "json_object"}
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"

@@ -21,7 +21,7 @@ from answer.prompts import Prompt
 from answer.validation import check_draft
 from catalog import Catalog
 from core.errors import GeneratorUnavailable, NotFound
-from core.ports import Generator, SparseEncoder
+from core.ports import Condenser, Generator, SparseEncoder
 from retrieve.hybrid import Retrieval, Retriever
 from schemas.answer import (
     DECLINE_MESSAGES,
@@ -32,6 +32,7 @@ from schemas.answer import (
     AuditRecord,
     ChatRequest,
     Citation,
+    ConversationTurn,
     DeclineReason,
     Draft,
     RetrievedChunk,
@@ -83,6 +84,7 @@ class AnswerService:
     policy: AnswerPolicy = field(default_factory=AnswerPolicy)
     llm: Generator | None = None
     prompts: dict[str, Prompt] = field(default_factory=dict)
+    condenser: Condenser | None = None
 
     def ask(self, request: ChatRequest, trace_id: str | None = None) -> Answer:
         """The answer to `request`, stored with its audit record and in its conversation."""
@@ -91,19 +93,32 @@ class AnswerService:
             raise NotFound(f"no conversation {request.conversation_id!r}; omit it to start one")
         conversation_id = request.conversation_id or uuid.uuid4().hex
         history = conversations.turns(conversation_id, last=12)
+        condensed = condense(request.question, history, user_turns=self.policy.history_user_turns)
+        if self.condenser is not None and history:
+            condensed = self._condense_with_model(request.question, history, condensed)
         work = _Work(
             request=request,
             answer_id=uuid.uuid4().hex,
             conversation_id=conversation_id,
             trace_id=trace_id or uuid.uuid4().hex,
             started=time.perf_counter(),
-            condensed=condense(
-                request.question, history, user_turns=self.policy.history_user_turns
-            ),
+            condensed=condensed,
         )
         answer = self._answer(work)
         self._keep(work, answer)
         return answer
+
+    def _condense_with_model(
+        self, question: str, history: list[ConversationTurn], fallback: Condensed
+    ) -> Condensed:
+        """The model's standalone query; the deterministic one when the model fails."""
+        assert self.condenser is not None
+        try:
+            query = self.condenser.condense(question, history)
+        except GeneratorUnavailable as exc:
+            log.warning("condensing with the model failed, kept the recent turns: %s", exc)
+            return fallback
+        return Condensed(query, fallback.history_turns, False, by="model")
 
     def _answer(self, work: _Work) -> Answer:
         if work.condensed.underspecified:
@@ -291,6 +306,7 @@ class AnswerService:
                 answer=answer,
                 question=work.request.question,
                 history_turns=work.condensed.history_turns,
+                condensed_by=work.condensed.by,
                 retrieved=[
                     RetrievedChunk(
                         chunk_id=h.payload.chunk_id,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from schemas.answer import Draft
+from schemas.answer import ConversationTurn, Draft
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 from schemas.tasks import Task, TaskResult
 
@@ -150,4 +150,12 @@ class Generator(Protocol):
         self, query: str, hits: list[SearchHit], previous: Draft, problems: list[str]
     ) -> Draft:
         """Another draft, told what was wrong with `previous`."""
+        ...
+
+
+class Condenser(Protocol):
+    """Turns a follow-up and its conversation into a standalone query (an LLM)."""
+
+    def condense(self, question: str, history: list[ConversationTurn]) -> str:
+        """The standalone query."""
         ...

@@ -166,6 +166,7 @@ class AuditRecord(BaseModel):
     answer: Answer
     question: str
     history_turns: int = Field(description="earlier turns the query was condensed with")
+    condensed_by: str = Field(default="rules", description="rules, or model (condense prompt)")
     retrieved: list[RetrievedChunk]
     attempts: list[Attempt]
     snapshot_checks: list[SnapshotCheck]

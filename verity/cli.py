@@ -90,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     failures.add_argument("--all", action="store_true", help="include resolved failures")
     failures.set_defaults(handler=cmd_failures)
 
+    answers = commands.add_parser(
+        "answers", help="audit records of answers (escalations: --status escalated)"
+    )
+    answers.add_argument("--status", choices=["answered", "declined", "escalated"])
+    answers.add_argument("--conversation", help="only this conversation")
+    answers.add_argument("--limit", type=int, default=50)
+    answers.add_argument("--failures", action="store_true", help="trust-layer failures instead")
+    answers.add_argument("--json", action="store_true")
+    answers.set_defaults(handler=cmd_answers)
+
     reindex = commands.add_parser(
         "reindex", help="re-parse documents even if unchanged, or rebuild the index"
     )
@@ -266,6 +276,34 @@ def cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
     rows = [f.model_dump(mode="json") for f in catalog.failures.list(args.all)]
     catalog.close()
     _print_rows(rows, args.json, ("doc_id", "reason", "attempts", "quarantined", "message"))
+    return 0
+
+
+def cmd_answers(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity answers [--status S] [--conversation ID] [--limit N] [--failures] [--json]`."""
+    catalog = open_catalog(settings)
+    try:
+        if args.failures:
+            failures = catalog.answers.failures(limit=args.limit)
+            rows = [f.model_dump(mode="json") for f in failures]
+            columns: tuple[str, ...] = ("created_at", "answer_id", "outcome", "reason")
+        else:
+            records = catalog.answers.audits(
+                status=args.status, conversation_id=args.conversation, limit=args.limit
+            )
+            rows = [
+                {
+                    **r.model_dump(mode="json", include={"created_at", "question"}),
+                    **r.answer.model_dump(
+                        mode="json", include={"answer_id", "status", "confidence", "trace_id"}
+                    ),
+                }
+                for r in records
+            ]
+            columns = ("created_at", "answer_id", "status", "confidence", "question")
+    finally:
+        catalog.close()
+    _print_rows(rows, args.json, columns)
     return 0
 
 

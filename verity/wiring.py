@@ -157,6 +157,7 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
             settings.llm_model,
             prompts["answer"],
             prompts["repair"],
+            prompts["condense"],
             timeout_s=settings.llm_timeout_s,
             api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
         )
@@ -168,6 +169,7 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
         policy,
         llm=llm,
         prompts=prompts,
+        condenser=llm,
     )
 
 

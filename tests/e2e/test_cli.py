@@ -404,3 +404,11 @@ def test_ask_prints_a_cited_answer_or_a_decline(tmp_path: Path, folder: Path) ->
     assert "(answered" in again.stdout or "(declined" in again.stdout
     empty = verity(tmp_path, "ask", "", check=False)
     assert empty.returncode == 2 and "question" in empty.stderr
+    unknown = verity(tmp_path, "ask", "and then?", "--conversation", "nope", check=False)
+    assert unknown.returncode == 2 and "no conversation 'nope'" in unknown.stderr
+    verity(tmp_path, "ask", "Who painted the Mona Lisa?")
+    audits = json.loads(verity(tmp_path, "answers", "--json").stdout)
+    assert len(audits) == 4 and audits[0]["question"] == "Who painted the Mona Lisa?"
+    declined = json.loads(verity(tmp_path, "answers", "--status", "declined", "--json").stdout)
+    assert [a["status"] for a in declined] == ["declined"] * len(declined) and declined
+    assert json.loads(verity(tmp_path, "answers", "--failures", "--json").stdout) == []

@@ -228,13 +228,15 @@ GOOD = "Refunds reach the original card within five business days. [{billing}]"
 
 def with_llm(world: World, double: ChatDouble, timeout_s: float = 5.0) -> AnswerService:
     service = world.service
-    service.llm = LlmGenerator(
+    llm = LlmGenerator(
         double.url,
         "test-model",
         service.prompts["answer"],
         service.prompts["repair"],
+        service.prompts["condense"],
         timeout_s=timeout_s,
     )
+    service.llm = service.condenser = llm
     return service
 
 
@@ -325,3 +327,27 @@ def test_an_llm_decline_is_honoured(world: World) -> None:
     with chat_double([answer("", status="declined")]) as double:
         reply = with_llm(world, double).ask(ChatRequest(question="How long do refunds take?"))
     assert reply.status is AnswerStatus.DECLINED and reply.citations == []
+
+
+@pytest.mark.usefixtures("prompts")
+@pytest.mark.parametrize("condensing", [raw("refund delay to the original card\n"), 500])
+def test_a_follow_up_is_condensed_by_the_model_or_by_the_rules_if_it_fails(
+    world: World, condensing: Reply
+) -> None:
+    with chat_double([answer(GOOD), condensing, answer(GOOD)]) as double:
+        service = with_llm(world, double)
+        first = service.ask(ChatRequest(question="How long do refunds take?"))
+        again = service.ask(
+            ChatRequest(question="and is that always so?", conversation_id=first.conversation_id)
+        )
+    asked = double.requests[1]
+    assert "response_format" not in asked and "standalone" in asked["messages"][0]["content"]
+    assert "user: How long do refunds take?" in asked["messages"][0]["content"]
+    record = world.ctx.catalog.answers.audit(again.answer_id)
+    assert record is not None and again.status is AnswerStatus.ANSWERED
+    if condensing == 500:
+        assert record.condensed_by == "rules"
+        assert again.query == "How long do refunds take? and is that always so?"
+    else:
+        assert record.condensed_by == "model"
+        assert again.query == "refund delay to the original card"

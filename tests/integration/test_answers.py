@@ -11,6 +11,7 @@ import pytest
 
 from answer.extractive import ExtractiveGenerator
 from answer.llm import LlmGenerator
+from answer.perimeter import Perimeter
 from answer.prompts import load_prompts
 from answer.service import AnswerService
 from core.ports import Embedder
@@ -351,3 +352,57 @@ def test_a_follow_up_is_condensed_by_the_model_or_by_the_rules_if_it_fails(
     else:
         assert record.condensed_by == "model"
         assert again.query == "refund delay to the original card"
+
+
+def test_a_middling_confidence_is_escalated_with_its_answer_and_listed(world: World) -> None:
+    service = world.service
+    service.policy = replace(service.policy, perimeter=Perimeter(0.0, 1.0))  # all escalated
+    answer = service.ask(ChatRequest(question="How long do refunds take to arrive?"))
+    assert answer.status is AnswerStatus.ESCALATED
+    assert answer.citations and "five business days" in answer.text
+    escalated = world.ctx.catalog.answers.audits(status="escalated")
+    assert [r.answer.answer_id for r in escalated] == [answer.answer_id]
+
+
+SAMPLE = Path(__file__).parents[2] / "corpora" / "django" / "faq"
+
+
+def test_a_multi_turn_exchange_over_the_sample_corpus(
+    ctx: IngestContext, kb: Path, tmp_path: Path, embedders: Embedders
+) -> None:
+    for name in ("admin.txt", "install.txt", "usage.txt"):
+        write(kb / name, (SAMPLE / name).read_text(encoding="utf-8"))
+    active = ActiveIndex.open(
+        EdgeCollections(tmp_path / "sample-index"),
+        embedders,
+        model_id=DEFAULT_MODEL,
+        bm25_avg_len=120.0,
+        generation=0,
+    )
+    try:
+        ctx.indexer = Indexer(ctx.catalog, active)
+        for name in ("admin.txt", "install.txt", "usage.txt"):
+            ingest_file(ctx, IngestFile(source="kb", rel_path=name))
+        bm25 = Bm25Encoder()
+        service = AnswerService(
+            ctx.catalog, Retriever(ctx.catalog, active), ExtractiveGenerator(bm25), bm25
+        )
+        first = service.ask(
+            ChatRequest(question="I can't log in to the admin with a valid username and password")
+        )
+        assert first.status is AnswerStatus.ANSWERED, first
+        assert first.citations[0].doc_id == "kb/admin.txt"
+        follow = service.ask(
+            ChatRequest(
+                question="which fields must be set to True on my account?",
+                conversation_id=first.conversation_id,
+            )
+        )
+        assert follow.status is AnswerStatus.ANSWERED, follow
+        assert "is_staff" in follow.text and follow.citations[0].doc_id == "kb/admin.txt"
+        turns = ctx.catalog.conversations.turns(first.conversation_id)
+        assert [t.role for t in turns] == ["user", "agent", "user", "agent"]
+        off_topic = service.ask(ChatRequest(question="What is the best pizza in Naples?"))
+        assert off_topic.status is AnswerStatus.DECLINED
+    finally:
+        active.close()

@@ -15,8 +15,7 @@ from answer.perimeter import Perimeter
 from answer.prompts import load_prompts
 from answer.service import AnswerService
 from core.ports import Embedder
-from index.active import ActiveIndex, Embedders
-from index.edge_store import EdgeCollections
+from index.active import Embedders
 from index.embedding import DEFAULT_MODEL
 from index.indexer import Indexer
 from index.sparse import Bm25Encoder
@@ -26,6 +25,7 @@ from schemas.answer import AnswerStatus, ChatRequest, DeclineReason, Draft
 from schemas.index import SearchHit
 from schemas.tasks import IngestFile
 from tests.helpers.documents import write
+from tests.helpers.index import edge_index
 from tests.helpers.llm_double import ChatDouble, Reply, answer, chat_double, raw
 
 DOCS = {
@@ -54,13 +54,7 @@ class World:
 
 @pytest.fixture
 def world(ctx: IngestContext, kb: Path, tmp_path: Path, embedders: Embedders) -> Iterator[World]:
-    active = ActiveIndex.open(
-        EdgeCollections(tmp_path / "index"),
-        embedders,
-        model_id=DEFAULT_MODEL,
-        bm25_avg_len=120.0,
-        generation=0,
-    )
+    active = edge_index(tmp_path / "index", embedders)
     ctx.indexer = Indexer(ctx.catalog, active)
     for name, text in DOCS.items():
         write(kb / name, text)
@@ -372,13 +366,7 @@ def test_a_multi_turn_exchange_over_the_sample_corpus(
 ) -> None:
     for name in ("admin.txt", "install.txt", "usage.txt"):
         write(kb / name, (SAMPLE / name).read_text(encoding="utf-8"))
-    active = ActiveIndex.open(
-        EdgeCollections(tmp_path / "sample-index"),
-        embedders,
-        model_id=DEFAULT_MODEL,
-        bm25_avg_len=120.0,
-        generation=0,
-    )
+    active = edge_index(tmp_path / "sample-index", embedders)
     try:
         ctx.indexer = Indexer(ctx.catalog, active)
         for name in ("admin.txt", "install.txt", "usage.txt"):

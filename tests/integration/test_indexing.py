@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from index.active import ActiveIndex, Embedders
-from index.edge_store import EdgeCollections
-from index.embedding import DEFAULT_MODEL
+from index.active import Embedders
 from index.indexer import Indexer
 from ingest.tasks import IngestContext, ingest_file, reindex
 from retrieve.hybrid import Retriever
 from schemas.tasks import DeleteFile, IngestFile, Reindex
 from tests.helpers.documents import write
+from tests.helpers.index import edge_index
 
 PARAS = [
     "Refunds are paid back to the original card within five business days of approval.",
@@ -35,13 +34,7 @@ def guide(paras: list[str]) -> str:
 def indexed(
     ctx: IngestContext, tmp_path: Path, embedders: Embedders
 ) -> Iterator[tuple[IngestContext, Retriever]]:
-    active = ActiveIndex.open(
-        EdgeCollections(tmp_path / "index"),
-        embedders,
-        model_id=DEFAULT_MODEL,
-        bm25_avg_len=120.0,
-        generation=0,
-    )
+    active = edge_index(tmp_path / "index", embedders)
     ctx.indexer = Indexer(ctx.catalog, active)
     yield ctx, Retriever(ctx.catalog, active)
     active.close()

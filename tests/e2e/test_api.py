@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from catalog import Catalog
 from core.settings import Settings
@@ -177,3 +179,45 @@ def test_an_unknown_conversation_or_a_huge_question_is_a_clear_4xx(client: TestC
     assert "never-started" in unknown.json()["detail"]
     huge = client.post("/v1/chat", json={"question": "refund " * 15_000})  # ~100 kB
     assert huge.status_code == 422 and huge.json()["errors"][0]["loc"] == ["body", "question"]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=50),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+BODIES = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries(
+        {"question": st.one_of(st.text(max_size=200), JSON_VALUES)},
+        optional={
+            "conversation_id": st.one_of(st.text(max_size=120), JSON_VALUES),
+            "filters": st.one_of(
+                st.fixed_dictionaries({}, optional={"source": JSON_VALUES, "doc_id": JSON_VALUES}),
+                JSON_VALUES,
+            ),
+        },
+    ),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=BODIES)
+def test_any_json_body_gets_an_answer_or_a_4xx_problem_never_a_500(
+    client: TestClient, body: object
+) -> None:
+    response = client.post("/v1/chat", json=body)
+    if response.status_code == 200:
+        Answer.model_validate(response.json())
+        return
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["status"] == response.status_code

@@ -34,7 +34,9 @@ class Asked:
         return any(c.path in paths for c in self.answer.citations)
 
 
-def ask_all(service: AnswerService, questions: Sequence[EvalQuestion], source: str) -> list[Asked]:
+def ask_all(
+    service: AnswerService, questions: Sequence[EvalQuestion], source: str | None
+) -> list[Asked]:
     """Ask every question, its earlier turns stored first as its conversation."""
     asked = []
     for question in questions:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from answer.sentences import coverage, split_sentences, words
+from answer.sentences import coverage, looks_like_code, split_sentences, words
 from core.ports import Embedder, SparseEncoder
 from schemas.answer import Draft
 from schemas.index import SearchHit
@@ -77,7 +77,9 @@ class ExtractiveGenerator:
             Candidate(rank, position, text, frozenset(found), coverage(asked, found))
             for rank, hit in enumerate(hits, start=1)
             for position, text in enumerate(split_sentences(hit.payload.text))
-            if len(text.split()) >= 3 and (found := words(self.sparse, text))
+            if len(text.split()) >= 3
+            and not looks_like_code(text)
+            and (found := words(self.sparse, text))
         ]
         # embed only the likeliest sentences: one small batch, so retrieval stays the bulk
         candidates.sort(key=lambda c: (-c.score(), c.passage, c.position))

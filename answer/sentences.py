@@ -22,6 +22,18 @@ def split_sentences(text: str) -> list[str]:
     return [" ".join(p.split()) for p in parts if p and p.strip(" \t\n-*•")]
 
 
+_PROSE_WORD = re.compile(r"[\"'(]?[A-Za-z][A-Za-z'’-]*[\"').,:;!?]*")
+
+
+def looks_like_code(sentence: str) -> bool:
+    """True for a code line or doctest rather than prose (few plain words): not an answer."""
+    tokens = sentence.split()
+    if not tokens or ">>>" in sentence or sentence.lstrip().startswith(("$ ", "def ", "class ")):
+        return True
+    prose = sum(1 for token in tokens if _PROSE_WORD.fullmatch(token))
+    return prose / len(tokens) < 0.6
+
+
 def answer_sentences(text: str) -> list[str]:
     """The sentences of an answer, each with the markers written after its full stop."""
     return split_sentences(_STOP_THEN_MARKERS.sub(lambda m: f" {m[2].strip()}{m[1]}", text))

@@ -15,14 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from answer.evaluate import ask_all
 from answer.perimeter import Perimeter
 from core.settings import Settings
 from retrieve.evaluate import load_questions
-from schemas.answer import ChatRequest, DeclineReason
+from schemas.answer import DeclineReason
 from verity.wiring import build_answer_service, build_indexer, open_catalog
 
 
@@ -38,30 +38,25 @@ class Outcome:
     category: str
 
 
-def ask_all(paths: list[Path], settings: Settings) -> list[Outcome]:
-    """Ask every question of every file once."""
+def ask_everything(paths: list[Path], settings: Settings) -> list[Outcome]:
+    """Ask every question of every file once (through `answer.evaluate.ask_all`)."""
     indexer = build_indexer(settings, open_catalog(settings))
     service = build_answer_service(settings, indexer)
     outcomes = []
     try:
         for path in paths:
-            for question in load_questions(path):
-                conversation = uuid.uuid4().hex
-                for turn in question.turns:
-                    indexer.catalog.conversations.append(conversation, turn.role, turn.text)
-                answer = service.ask(
-                    ChatRequest(question=question.question, conversation_id=conversation)
-                )
+            for asked in ask_all(service, load_questions(path), source=None):
+                answer = asked.answer
                 audit = indexer.catalog.answers.audit(answer.answer_id)
                 hard = answer.decline_reason not in (None, DeclineReason.WEAK_EVIDENCE)
                 outcomes.append(
                     Outcome(
                         path.parent.name,
-                        not question.answerable,
+                        not asked.question.answerable,
                         hard,
                         audit.signals if audit else {},
                         answer.latency_ms,
-                        question.category or "",
+                        asked.question.category or "",
                     )
                 )
     finally:
@@ -96,7 +91,7 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, help="write each question's outcome (JSONL)")
     args = parser.parse_args()
     settings = Settings()
-    outcomes = ask_all(args.questions, settings)
+    outcomes = ask_everything(args.questions, settings)
     if args.dump:
         with args.dump.open("w") as out:
             out.writelines(json.dumps(o.__dict__) + "\n" for o in outcomes)

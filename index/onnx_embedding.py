@@ -80,7 +80,9 @@ def _export(source: Path, target: Path) -> None:
     """Export the transformer of the sentence-transformers folder `source` (needs torch)."""
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # quiet CLI stderr
     model = AutoModel.from_pretrained(str(source)).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(source))
 

@@ -32,6 +32,12 @@ class Retrieval:
     snapshot: list[tuple[str, int]] = field(default_factory=list)
 
 
+def in_stable_order(hits: list[SearchHit]) -> list[SearchHit]:
+    """Best first; equal scores by chunk id. RRF ties often (rank 1 + rank 2 on either side)
+    and the index does not break them the same way twice, which made answers flicker."""
+    return sorted(hits, key=lambda h: (-h.score, h.payload.chunk_id))
+
+
 @dataclass
 class Retriever:
     """Searches the index and keeps only hits of current document versions."""
@@ -58,6 +64,7 @@ class Retriever:
             raw = collection.index.search(
                 dense, sparse, limit=k * self.overfetch, mode=mode, source=source, doc_id=doc_id
             )
+        raw = in_stable_order(raw)
         current = self.catalog.current_versions([h.payload.doc_id for h in raw])
         fresh = [h for h in raw if current.get(h.payload.doc_id) == h.payload.version]
         hits = fresh[:k]

@@ -10,7 +10,7 @@ import pytest
 from answer.citations import cite
 from answer.condense import condense, is_underspecified
 from answer.perimeter import Perimeter
-from answer.sentences import answer_sentences, split_sentences
+from answer.sentences import answer_sentences, looks_like_code, split_sentences
 from answer.validation import check_draft
 from index.sparse import Bm25Encoder
 from schemas.answer import AnswerStatus, ConversationTurn, Draft
@@ -151,3 +151,18 @@ def test_the_perimeter_declines_escalates_or_answers_by_confidence() -> None:
     assert perimeter.verdict(weak) is AnswerStatus.DECLINED
     assert perimeter.confidence({}) == 0.0
     assert 0 <= weak < middle < strong <= 1
+
+
+@pytest.mark.parametrize(
+    ("sentence", "code"),
+    [
+        ("def authenticate(self, request, username=None): valid = check(password) if ok:", True),
+        ('>>> import zoneinfo >>> tz = zoneinfo.ZoneInfo("Europe/Paris")', True),
+        ("$ python -m pip install Django", True),
+        ("Try setting the :setting:`SESSION_COOKIE_DOMAIN` setting to match your domain.", False),
+        ("After 5 failed attempts (within 10 minutes) an account is locked for 1 hour.", False),
+        ("Settings > General > Eco Solution > Try Now", False),
+    ],
+)
+def test_code_is_told_from_prose(sentence: str, code: bool) -> None:
+    assert looks_like_code(sentence) is code

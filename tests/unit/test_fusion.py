@@ -53,3 +53,31 @@ def test_ties_break_by_chunk_id_and_the_limit_holds() -> None:
 def test_one_empty_side_ranks_by_the_other() -> None:
     assert ids(convex(DENSE, [], Fusion("convex"), 3)) == ["a", "b", "c"]
     assert convex([], [], Fusion("convex"), 3) == []
+
+
+def test_retrieval_breaks_score_ties_by_chunk_id_whatever_the_index_order() -> None:
+    import itertools
+
+    from retrieve.hybrid import in_stable_order
+    from schemas.index import ChunkPayload, SearchHit
+
+    def hit(chunk: str, score: float) -> SearchHit:
+        payload = ChunkPayload(
+            chunk_id=chunk,
+            doc_id="kb/a.md",
+            version=1,
+            sha256="s",
+            source="kb",
+            path="a.md",
+            ordinal=0,
+            text=chunk,
+            embedding_model="m",
+        )
+        return SearchHit(score=score, payload=payload)
+
+    hits = [hit("c", 0.15), hit("a", 0.15), hit("b", 0.2), hit("d", 0.1)]
+    orders = {
+        tuple(h.payload.chunk_id for h in in_stable_order(list(p)))
+        for p in itertools.permutations(hits)
+    }
+    assert orders == {("b", "a", "c", "d")}

@@ -88,6 +88,7 @@ class AnswerService:
 
     def ask(self, request: ChatRequest, trace_id: str | None = None) -> Answer:
         """The answer to `request`, stored with its audit record and in its conversation."""
+        started = time.perf_counter()  # the latency includes condensing (an LLM call, maybe)
         conversations = self.catalog.conversations
         if request.conversation_id and not conversations.exists(request.conversation_id):
             raise NotFound(f"no conversation {request.conversation_id!r}; omit it to start one")
@@ -101,7 +102,7 @@ class AnswerService:
             answer_id=uuid.uuid4().hex,
             conversation_id=conversation_id,
             trace_id=trace_id or uuid.uuid4().hex,
-            started=time.perf_counter(),
+            started=started,
             condensed=condensed,
         )
         answer = self._answer(work)

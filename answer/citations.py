@@ -6,14 +6,12 @@ order they first appear, each naming the exact document version, chunk and a sni
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from answer.sentences import answer_sentences, markers_of, without_markers
+from answer.sentences import MARKER, answer_sentences, markers_of, without_markers
 from schemas.answer import Citation
 from schemas.index import SearchHit
 
-_MARKER = re.compile(r"\[(\d+)\]")
 SNIPPET_CHARS = 400
 
 
@@ -33,9 +31,9 @@ class Cited:
 def cite(text: str, hits: list[SearchHit]) -> Cited:
     """Renumber `text`'s markers by first use and describe each cited passage."""
     order: dict[int, int] = {}
-    for found in _MARKER.finditer(text):
+    for found in MARKER.finditer(text):
         order.setdefault(int(found[1]), len(order) + 1)
-    renumbered = _MARKER.sub(lambda m: f"[{order[int(m[1])]}]", text)
+    renumbered = MARKER.sub(lambda m: f"[{order[int(m[1])]}]", text)
     sentences = answer_sentences(text)
     citations = [
         _citation(new, hits[old - 1], [s for s in sentences if old in markers_of(s)])

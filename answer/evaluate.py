@@ -58,10 +58,7 @@ def decline_figures(asked: Sequence[Asked]) -> dict[str, float]:
     """Precision, recall and F1 of not answering, against `answerable` = false."""
     should = [not a.question.answerable for a in asked]
     did = [not a.answered for a in asked]
-    hits = sum(s and d for s, d in zip(should, did, strict=True))
-    precision = hits / sum(did) if any(did) else 0.0
-    recall = hits / sum(should) if any(should) else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = precision_recall_f1(did, should)
     return {
         "questions": len(asked),
         "should_decline": sum(should),
@@ -70,6 +67,17 @@ def decline_figures(asked: Sequence[Asked]) -> dict[str, float]:
         "recall": round(recall, 4),
         "f1": round(f1, 4),
     }
+
+
+def precision_recall_f1(
+    predicted: Sequence[bool], truth: Sequence[bool]
+) -> tuple[float, float, float]:
+    """Precision, recall and F1 of `predicted` against `truth` (0.0 where undefined)."""
+    hits = sum(p and t for p, t in zip(predicted, truth, strict=True))
+    precision = hits / sum(predicted) if any(predicted) else 0.0
+    recall = hits / sum(truth) if any(truth) else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
 
 
 def answer_figures(

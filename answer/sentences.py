@@ -13,7 +13,7 @@ from core.ports import SparseEncoder
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*[-*•]\s)")
 _STOP_THEN_MARKERS = re.compile(r"([.!?])((?:[ \t]*\[\d+\])+)")
 _MARKERS = re.compile(r"\s*(\[\d+\])+")
-_MARKER = re.compile(r"\[(\d+)\]")
+MARKER = re.compile(r"\[(\d+)\]")  # a citation marker, `[n]`
 
 
 def split_sentences(text: str) -> list[str]:
@@ -41,7 +41,7 @@ def answer_sentences(text: str) -> list[str]:
 
 def markers_of(sentence: str) -> list[int]:
     """The `[n]` markers in a sentence, in order."""
-    return [int(n) for n in _MARKER.findall(sentence)]
+    return [int(n) for n in MARKER.findall(sentence)]
 
 
 def without_markers(sentence: str) -> str:

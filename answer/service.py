@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from answer.citations import cite
+from answer.citations import Cited, cite
 from answer.condense import Condensed, condense
 from answer.perimeter import Perimeter
 from answer.prompts import Prompt
@@ -145,9 +145,11 @@ class AnswerService:
             return self._decline(work, DeclineReason.INVALID_OUTPUT, confidence)
         if draft.status == "declined":  # the generator found no answer in the passages
             return self._decline(work, DeclineReason.WEAK_EVIDENCE, confidence)
-        if not self._snapshot_holds(work, draft):
+        assert work.retrieval is not None
+        cited = cite(draft.text, work.retrieval.hits)
+        if not self._snapshot_holds(work, cited):
             return None
-        return self._finish(work, draft, status, confidence)
+        return self._answer_of(work, status, cited.text, confidence, citations=cited.citations)
 
     def _evidence(self, work: _Work) -> Draft | None:
         """Retrieve, and let the extractive generator weigh the evidence (its draft is also the
@@ -247,21 +249,15 @@ class AnswerService:
         lexical = self.retriever.search(query, k=3, mode="sparse")
         return 1.0 if top in {h.payload.chunk_id for h in lexical.hits} else 0.0
 
-    def _snapshot_holds(self, work: _Work, draft: Draft) -> bool:
+    def _snapshot_holds(self, work: _Work, cited: Cited) -> bool:
         """True when every version the draft cites is still current (else it is redone)."""
-        assert work.retrieval is not None
-        cited = cite(draft.text, work.retrieval.hits).versions
-        current = self.catalog.current_versions([doc for doc, _ in cited])
-        stale = sorted((doc, version) for doc, version in cited if current.get(doc) != version)
+        versions = cited.versions
+        current = self.catalog.current_versions([doc for doc, _ in versions])
+        stale = sorted((doc, version) for doc, version in versions if current.get(doc) != version)
         work.checks.append(
             SnapshotCheck(generation=self.catalog.generations.current(), stale=stale)
         )
         return not stale
-
-    def _finish(self, work: _Work, draft: Draft, status: AnswerStatus, confidence: float) -> Answer:
-        assert work.retrieval is not None
-        cited = cite(draft.text, work.retrieval.hits)
-        return self._answer_of(work, status, cited.text, confidence, citations=cited.citations)
 
     def _decline(self, work: _Work, reason: DeclineReason, confidence: float = 0.0) -> Answer:
         message = DECLINE_MESSAGES[reason]

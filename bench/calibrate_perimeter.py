@@ -18,7 +18,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from answer.evaluate import ask_all
+from answer.evaluate import ask_all, precision_recall_f1
 from answer.perimeter import Perimeter
 from core.settings import Settings
 from retrieve.evaluate import load_questions
@@ -70,10 +70,7 @@ def scores(outcomes: list[Outcome], threshold: float) -> dict[str, float]:
     perimeter = Perimeter(decline_below=threshold, escalate_below=threshold)
     declined = [o.hard_decline or perimeter.confidence(o.signals) < threshold for o in outcomes]
     truth = [o.should_decline for o in outcomes]
-    hits = sum(d and t for d, t in zip(declined, truth, strict=True))
-    precision = hits / sum(declined) if any(declined) else 0.0
-    recall = hits / sum(truth) if any(truth) else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = precision_recall_f1(declined, truth)
     answerable = [d for d, t in zip(declined, truth, strict=True) if not t]
     return {
         "threshold": threshold,

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select, t
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from catalog.answers import AnswerLog, Conversations
+from catalog.dead_letters import DeadLetters
 from catalog.failures import FailureLog
 from catalog.index_state import EmbeddingCache, IndexGenerations
 from catalog.tables import chunks, document_versions, documents, sources, tombstones
@@ -90,6 +91,7 @@ class Catalog:
         self.generations = IndexGenerations(self.engine)
         self.conversations = Conversations(self.engine)
         self.answers = AnswerLog(self.engine)
+        self.dead_letters = DeadLetters(self.engine)
 
     def migrate(self) -> None:
         """Bring the database schema to the newest Alembic revision.
@@ -177,6 +179,17 @@ class Catalog:
             query = query.where(documents.c.source == source)
         with self.engine.connect() as conn:
             return [_document(r._mapping) for r in conn.execute(query)]
+
+    def changed_since(self, since: datetime | None) -> tuple[list[str], datetime | None]:
+        """Documents whose row changed (new version, deletion, stat) at or after `since`,
+        and the latest change time seen: the cursor of a reader that follows the catalog."""
+        query = select(documents.c.doc_id, documents.c.updated_at)
+        if since is not None:
+            query = query.where(documents.c.updated_at >= since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(documents.c.updated_at)).all()
+        latest = as_utc(rows[-1].updated_at) if rows else since
+        return [r.doc_id for r in rows], latest
 
     def summaries(self) -> list[DocumentSummary]:
         """Every document with its current version's sha and chunk count."""

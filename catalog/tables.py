@@ -42,6 +42,7 @@ documents = Table(
     Column("seen_size", BigInteger, nullable=True),
     Column("seen_mtime_ns", BigInteger, nullable=True),
     Column("schema_version", Integer, nullable=False),
+    Index("ix_documents_updated", "updated_at"),
 )
 
 document_versions = Table(
@@ -177,4 +178,18 @@ answer_feedback = Table(
     Column("comment", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_answer_feedback_answer", "answer_id"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("letter_id", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", String(100), nullable=False),
+    Column("task", JSON, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Index("ix_dead_letters_created", "created_at"),
 )

@@ -110,6 +110,36 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
 
+    broker_url: str | None = Field(
+        default=None,
+        description="Celery broker (redis://…): ingestion tasks go to `verity worker` processes; "
+        "unset: the embedded in-process runner",
+    )
+    result_backend: str | None = Field(
+        default=None,
+        description="where Celery keeps task results; unset: the catalog database (db+URL)",
+    )
+    queue: str = Field(default="verity.ingest", description="the Celery queue of ingest tasks")
+    worker_concurrency: int = Field(default=2, ge=1, description="task processes per worker")
+    task_time_limit_s: float = Field(
+        default=600.0, gt=0, description="a task running longer is killed (and redelivered)"
+    )
+    max_deliveries: int = Field(
+        default=3, ge=1, description="deliveries without finishing before a task is dead-lettered"
+    )
+    task_retries: int = Field(
+        default=5, ge=0, description="retries with backoff for transient errors (catalog, index)"
+    )
+    retry_backoff_s: float = Field(default=2.0, gt=0, description="first retry delay; doubles")
+    lock_ttl_s: float = Field(
+        default=30.0, gt=0, description="a per-document lock lapses this long after its holder died"
+    )
+    follow_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="with workers and the embedded index: how often the index follows the catalog",
+    )
+
     @field_validator("watch_dirs", mode="before")
     @classmethod
     def _watch_dirs(cls, value: object) -> object:
@@ -126,6 +156,12 @@ class Settings(BaseSettings):
     def model_cache(self) -> Path:
         """Where derived model files (ONNX exports) are kept."""
         return self.model_cache_dir or self.data_dir / "models"
+
+    @property
+    def visibility_timeout_s(self) -> float:
+        """How long Redis keeps a delivered, unacknowledged task before another worker gets it:
+        longer than the time limit, so a slow task is not run twice at once."""
+        return self.task_time_limit_s + 5.0
 
     @property
     def embedding_key(self) -> str:

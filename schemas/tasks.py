@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,3 +63,18 @@ class TaskResult(BaseModel):
     deferred: int = 0
     chunks_embedded: int = 0
     error: str | None = None
+
+
+class DeadLetter(BaseModel):
+    """A task the workers gave up on: delivered too often without finishing, or out of retries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    letter_id: int
+    task_id: str
+    task: Task
+    reason: Literal["redelivered", "retries_exhausted"]
+    message: str
+    attempts: int
+    created_at: datetime
+    resolved_at: datetime | None = None

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from answer.evaluate import answer_figures, ask_all, decline_figures
 from core.errors import IndexBusy, VerityError
 from core.settings import Settings
+from index.follower import IndexFollower
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
 from retrieve.evaluate import evaluate, load_questions, relative_to_corpus, to_json
@@ -30,12 +32,14 @@ from verity.wiring import (
     build_indexer,
     build_ingest,
     build_retriever,
+    build_worker_app,
     close_retriever,
     model_change_pending,
     open_catalog,
     readiness,
     rebuild_in_background,
     retriever_for,
+    workers_write_index,
 )
 
 #: The keys of `verity ingest --json`, in order: a contract other tools rely on.
@@ -58,7 +62,7 @@ class UsageError(VerityError):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `verity` console script."""
     args = _parser().parse_args(argv)
-    level = logging.INFO if args.command in ("watch", "up", "serve") else logging.ERROR
+    level = logging.INFO if args.command in ("watch", "up", "serve", "worker") else logging.ERROR
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
@@ -88,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     failures = commands.add_parser("failures", help="list files that could not be ingested")
     failures.add_argument("--json", action="store_true")
     failures.add_argument("--all", action="store_true", help="include resolved failures")
+    failures.add_argument(
+        "--dead", action="store_true", help="dead letters: tasks the workers gave up on"
+    )
     failures.set_defaults(handler=cmd_failures)
 
     answers = commands.add_parser(
@@ -133,6 +140,12 @@ def _parser() -> argparse.ArgumentParser:
 
     watch = commands.add_parser("watch", help="watch VERITY_WATCH_DIRS and ingest changes")
     watch.set_defaults(handler=cmd_watch)
+    worker = commands.add_parser(
+        "worker", help="run ingest tasks from the Celery queue (needs VERITY_BROKER_URL)"
+    )
+    worker.add_argument("--concurrency", type=int, help="default: VERITY_WORKER_CONCURRENCY")
+    worker.add_argument("--hostname", help="the worker's node name (default: celery@host)")
+    worker.set_defaults(handler=cmd_worker)
     for name, text in (
         ("serve", "run the HTTP API (POST /v1/chat, /docs, /healthz, /readyz)"),
         ("up", "all in one: the HTTP API and the watcher, on the embedded default"),
@@ -174,7 +187,7 @@ def _add_eval_and_ask(commands: Any) -> None:
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """`verity ingest PATH... [--source NAME] [--json]`."""
-    service = build_ingest(settings)
+    service = _submitting_service(settings)
     try:
         tasks = _ingest_tasks(service, args.paths, args.source)
         total = _run_all(service, tasks)
@@ -182,6 +195,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         service.close()
     _print_summary(total, args.json)
     return 0
+
+
+def _submitting_service(settings: Settings) -> IngestService:
+    """The ingestion side of a command that submits tasks: with workers (VERITY_BROKER_URL)
+    they do the work, so this process opens no index."""
+    return build_ingest(settings, with_index=not settings.broker_url)
 
 
 def _ingest_tasks(service: IngestService, paths: list[Path], source: str | None) -> list[Task]:
@@ -271,11 +290,18 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
-    """`verity failures [--json] [--all]`."""
+    """`verity failures [--json] [--all] [--dead]`."""
     catalog = open_catalog(settings)
-    rows = [f.model_dump(mode="json") for f in catalog.failures.list(args.all)]
-    catalog.close()
-    _print_rows(rows, args.json, ("doc_id", "reason", "attempts", "quarantined", "message"))
+    try:
+        if args.dead:
+            rows = [d.model_dump(mode="json") for d in catalog.dead_letters.list(args.all)]
+            columns: tuple[str, ...] = ("created_at", "task_id", "reason", "attempts", "message")
+        else:
+            rows = [f.model_dump(mode="json") for f in catalog.failures.list(args.all)]
+            columns = ("doc_id", "reason", "attempts", "quarantined", "message")
+    finally:
+        catalog.close()
+    _print_rows(rows, args.json, columns)
     return 0
 
 
@@ -313,7 +339,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("--model goes with --rebuild")
     if args.rebuild:
         return _rebuild(settings, args.model or settings.embedding_key, args.json)
-    service = build_ingest(settings)
+    service = _submitting_service(settings)
     try:
         total = _run_all(service, [Reindex(doc_id=args.doc, source=args.source)])
     finally:
@@ -366,7 +392,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     """`verity watch`: reconcile every watched folder, then follow changes until stopped."""
     if not settings.watch_dirs:
         raise UsageError("nothing to watch: set VERITY_WATCH_DIRS=name=/path[,name2=/path2]")
-    service = build_ingest(settings)
+    service = _submitting_service(settings)
     watcher = service.watcher(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -397,10 +423,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     indexer = service.context.indexer
     assert indexer is not None  # build_ingest wires an index by default
     watcher = service.watcher(settings) if args.command == "up" else None
+    follower: IndexFollower | None = None
     try:
         if watcher is not None:
             threading.Thread(target=service.context.parser.start, name="verity-warm").start()
             watcher.start()
+        if settings.broker_url and not workers_write_index(settings):
+            follower = IndexFollower(indexer, settings.follow_interval_s)
+            follower.start()  # workers write the catalog; this process owns the embedded index
         if model_change_pending(settings, indexer):
             rebuild_in_background(indexer, settings.embedding_key)
         app = create_app(build_answer_service(settings, indexer), lambda: readiness(indexer))
@@ -416,8 +446,40 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if watcher is not None:
             watcher.stop()
+        if follower is not None:
+            follower.stop()
         service.close()
     return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity worker [--concurrency N]`: run ingest tasks from the Celery queue until stopped."""
+    if not settings.broker_url:
+        raise UsageError("no broker: set VERITY_BROKER_URL=redis://host:6379/0")
+    app = build_worker_app(settings)
+    concurrency = args.concurrency or settings.worker_concurrency
+    # threads: the tasks share one parser process and one index writer; scale out with
+    # more worker processes (machines, or `docker compose up --scale worker=N`)
+    pool = "solo" if concurrency == 1 else "threads"
+    indexing = "indexes" if workers_write_index(settings) else "catalog only (the API indexes)"
+    logging.getLogger("verity").info(
+        "worker on %s, queue %s, %d task thread(s), %s",
+        open_catalog_url(settings),
+        settings.queue,
+        concurrency,
+        indexing,
+    )
+    argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO"]
+    argv += ["-Q", settings.queue, "--without-gossip", "--without-mingle"]
+    if args.hostname:
+        argv.append(f"--hostname={args.hostname}")
+    app.worker_main(argv)
+    return 0
+
+
+def open_catalog_url(settings: Settings) -> str:
+    """The catalog's URL without its password, for log lines."""
+    return make_url(settings.catalog_url).render_as_string(hide_password=True)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,7 +18,7 @@ from answer.service import AnswerPolicy, AnswerService
 from catalog import Catalog
 from core.errors import CatalogError, VerityError
 from core.model_ids import split_backend
-from core.ports import CollectionStore, Embedder, Fusion
+from core.ports import CollectionStore, Embedder, Fusion, TaskRunner
 from core.settings import Settings
 from index.active import ActiveIndex, Embedders
 from index.edge_store import EdgeCollections
@@ -32,6 +33,9 @@ from ingest.tasks import IngestContext, Limits, run_task
 from ingest.watcher import FolderWatcher
 from retrieve.hybrid import Retriever
 from schemas.tasks import SyncIndex
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 MB = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -206,7 +210,7 @@ class IngestService:
     """The ingestion side, wired: close it to stop the parser process and the runner."""
 
     context: IngestContext
-    runner: InProcessRunner
+    runner: TaskRunner
 
     @property
     def catalog(self) -> Catalog:
@@ -242,14 +246,29 @@ class IngestService:
 
 
 def build_ingest(settings: Settings, with_index: bool = True) -> IngestService:
-    """Catalog, parser pool, indexer, task context and in-process runner, from settings."""
+    """Catalog, parser pool, indexer, task context and runner, from settings: the in-process
+    runner, or Celery workers when `broker_url` is set."""
+    context = build_context(settings, with_index)
+    runner: TaskRunner
+    if settings.broker_url:
+        from ingest.celery_app import create_app
+        from ingest.celery_runner import CeleryRunner
+
+        runner = CeleryRunner(create_app(settings))
+    else:
+        runner = InProcessRunner(lambda task: run_task(context, task), retry_delay_s=0.25)
+    return IngestService(context, runner)
+
+
+def build_context(settings: Settings, with_index: bool = True) -> IngestContext:
+    """What the task functions run with: catalog, parser pool, limits, chunking, indexer."""
     catalog = open_catalog(settings)
     parser = ParserPool(
         timeout_s=settings.parse_timeout_s,
         memory_mb=settings.parse_memory_mb,
         max_inflated_bytes=int(settings.max_inflated_mb * MB),
     )
-    context = IngestContext(
+    return IngestContext(
         catalog=catalog,
         parser=parser,
         limits=Limits(
@@ -260,5 +279,17 @@ def build_ingest(settings: Settings, with_index: bool = True) -> IngestService:
         policy=ChunkPolicy(settings.chunk_max_words, settings.chunk_min_words),
         indexer=build_indexer(settings, catalog) if with_index else None,
     )
-    runner = InProcessRunner(lambda task: run_task(context, task), retry_delay_s=0.25)
-    return IngestService(context, runner)
+
+
+def workers_write_index(settings: Settings) -> bool:
+    """Celery workers index what they ingest only when the index is shared (a Qdrant server);
+    the embedded index belongs to one process (`verity serve`/`up`), which follows the catalog."""
+    return settings.qdrant_url is not None
+
+
+def build_worker_app(settings: Settings) -> Celery:
+    """The Celery app of a `verity worker`: each task process builds its own context."""
+    from ingest.celery_app import create_app
+
+    with_index = workers_write_index(settings)
+    return create_app(settings, lambda: build_context(settings, with_index))

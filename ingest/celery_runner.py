@@ -1,0 +1,126 @@
+"""`CeleryRunner`: the `TaskRunner` that sends tasks to Celery workers through the broker.
+
+A task submitted while the broker is down is not lost: it waits in an outbox that is
+resent every second until the broker is back (and the watcher's reconcile at start would
+find the change again even if this process died meanwhile: the folder is the truth).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+
+from celery import Celery
+from celery.result import AsyncResult
+
+from ingest.celery_app import TASK_NAME
+from schemas.tasks import Task, TaskResult
+
+log = logging.getLogger(__name__)
+
+
+class CeleryRunner:
+    """Submits tasks to the Celery queue; `join` waits for their results."""
+
+    def __init__(
+        self, app: Celery, *, resend_every_s: float = 1.0, keep_results: int = 10_000
+    ) -> None:
+        self.app = app
+        self._sent: dict[str, AsyncResult] = {}
+        self._outbox: deque[Task] = deque()
+        self._results: deque[TaskResult] = deque(maxlen=keep_results)
+        self._lock = threading.Lock()
+        self._collecting = threading.Lock()
+        self._closed = threading.Event()
+        self._resend_every_s = resend_every_s
+        self._resender = threading.Thread(target=self._resend, name="verity-outbox", daemon=True)
+        self._resender.start()
+
+    def submit(self, task: Task) -> None:
+        """Send a task to the workers (kept and resent if the broker is unreachable)."""
+        if self._closed.is_set():
+            raise RuntimeError("runner is closed")
+        with self._lock:
+            if self._outbox or not self._send(task):
+                self._outbox.append(task)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until every submitted task has been sent and has finished; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._flush()
+            self._collect()
+            with self._lock:
+                if not self._outbox and not self._sent:
+                    return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+    def results(self) -> list[TaskResult]:
+        """Results of the finished tasks this runner submitted, in the order they finished."""
+        self._collect()
+        with self._lock:
+            return list(self._results)
+
+    def pending(self) -> int:
+        """Tasks not sent yet or not finished."""
+        with self._lock:
+            return len(self._outbox) + len(self._sent)
+
+    def close(self) -> None:
+        """Stop resending; tasks left in the outbox are reported (a reconcile finds them again)."""
+        self._closed.set()
+        self._resender.join(timeout=5)
+        with self._lock:
+            if self._outbox:
+                log.error(
+                    "%d task(s) not sent (the broker is down); the next reconcile submits them",
+                    len(self._outbox),
+                )
+
+    def _send(self, task: Task) -> bool:
+        try:
+            result = self.app.send_task(TASK_NAME, args=[task.model_dump(mode="json")])
+        except Exception as exc:  # kombu's OperationalError, redis' ConnectionError, …
+            log.warning("the broker is unreachable (%s); %s kept to resend", exc, task)
+            return False
+        self._sent[result.id] = result
+        return True
+
+    def _flush(self) -> None:
+        with self._lock:
+            while self._outbox and self._send(self._outbox[0]):
+                self._outbox.popleft()
+
+    def _collect(self) -> None:
+        with self._collecting:  # one reader at a time: a result is forgotten once read
+            self._collect_ready()
+
+    def _collect_ready(self) -> None:
+        with self._lock:
+            sent = list(self._sent.items())
+        for task_id, result in sent:
+            try:
+                if not result.ready():
+                    continue
+                value = result.get(timeout=1, propagate=False)
+            except Exception as exc:  # the result backend is down: ask again later
+                log.debug("result of %s not readable yet: %s", task_id, exc)
+                continue
+            with self._lock:
+                self._sent.pop(task_id, None)
+                if isinstance(value, dict):
+                    self._results.append(TaskResult.model_validate(value))
+                else:
+                    log.error("task %s ended without a result: %r", task_id, value)
+            with contextlib.suppress(Exception):  # else it expires on its own (result_expires)
+                result.forget()
+
+    def _resend(self) -> None:
+        while not self._closed.wait(self._resend_every_s):
+            self._flush()
+            self._collect()  # a watcher never joins: finished results must not pile up

@@ -19,6 +19,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from catalog.admin import ApiKeys, Jobs
 from catalog.answers import AnswerLog, Conversations
 from catalog.dead_letters import DeadLetters
 from catalog.failures import FailureLog
@@ -92,6 +93,8 @@ class Catalog:
         self.conversations = Conversations(self.engine)
         self.answers = AnswerLog(self.engine)
         self.dead_letters = DeadLetters(self.engine)
+        self.keys = ApiKeys(self.engine)
+        self.jobs = Jobs(self.engine)
 
     def migrate(self) -> None:
         """Bring the database schema to the newest Alembic revision.

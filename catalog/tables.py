@@ -193,3 +193,37 @@ dead_letters = Table(
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Index("ix_dead_letters_created", "created_at"),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("stage", String(200), nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+job_items = Table(
+    "job_items",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("item", String(1200), primary_key=True),
+    Column("error", Text, nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+)

@@ -9,6 +9,9 @@ VerityError
 │   └── IndexBusy               another process holds the embedded index
 ├── GeneratorUnavailable        the answer generator (an LLM endpoint) did not answer in time
 ├── NotFound                    an answer or conversation id that does not exist
+├── Unauthorized                no API key, or one that is unknown or revoked
+├── Forbidden                   a key whose role may not do this
+├── Conflict                    the operation clashes with one in progress (a rebuild)
 └── IngestError                 one file could not become a document version
     ├── RejectedFile            refused before parsing (size, type, link, name, encoding)
     ├── ParseError              the parser failed or found nothing
@@ -59,6 +62,18 @@ class IndexBusy(VectorIndexError):
 
 class NotFound(VerityError):
     """An id (answer, conversation) that names nothing."""
+
+
+class Unauthorized(VerityError):
+    """No API key, or a key that is unknown or revoked."""
+
+
+class Forbidden(VerityError):
+    """The key's role may not do this."""
+
+
+class Conflict(VerityError):
+    """The operation clashes with one in progress."""
 
 
 class GeneratorUnavailable(VerityError):

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    allow_local_without_key: bool = Field(
+        default=True,
+        description="requests from this machine need no API key (embedded default; "
+        "off in docker-compose)",
+    )
 
     broker_url: str | None = Field(
         default=None,

@@ -59,6 +59,11 @@ class Indexer:
             change = sync_collection(self.catalog, collection, progress)
             return self._commit(change, collection)
 
+    @property
+    def rebuilding(self) -> bool:
+        """True while a rebuild runs."""
+        return self._rebuilding.locked()
+
     def optimize(self) -> bool:
         """Optimize the active collection (HNSW build); the runner calls it with each full sync."""
         with self._writing, self.active.use() as collection:

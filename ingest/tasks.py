@@ -70,9 +70,13 @@ class FileRead:
 
 
 def run_task(ctx: IngestContext, task: Task) -> TaskResult:
-    """Dispatch one task message to its function."""
+    """Dispatch one task message to its function (and count it on its admin job, if any)."""
     if isinstance(task, IngestFile):
-        return ingest_file(ctx, task)
+        result = ingest_file(ctx, task, force=task.force)
+        if task.job_id is not None and not result.deferred:
+            doc_id = document_id(task.source, printable_path(task.rel_path))
+            ctx.catalog.jobs.item_done(task.job_id, doc_id, result.error if result.failed else None)
+        return result
     if isinstance(task, DeleteFile):
         return delete_file(ctx, task)
     if isinstance(task, SyncIndex):

@@ -18,6 +18,8 @@ class IngestFile(_Task):
     kind: Literal["ingest_file"] = "ingest_file"
     source: str
     rel_path: str
+    force: bool = False  # re-parse even if the bytes did not change (an admin's reindex)
+    job_id: str | None = None  # the admin job this task is an item of
 
 
 class DeleteFile(_Task):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
@@ -18,12 +18,20 @@ from starlette.exceptions import HTTPException
 from answer.service import AnswerService
 from core.errors import (
     CatalogError,
+    Conflict,
+    Forbidden,
     GeneratorUnavailable,
+    IngestError,
     NotFound,
+    Unauthorized,
     VectorIndexError,
     VerityError,
 )
+from schemas import ReasonCode
+from schemas.admin import Role
 from schemas.answer import Answer, AuditRecord, ChatRequest, Feedback, FeedbackRequest
+from verity.admin import AdminSide, admin_router
+from verity.auth import Auth
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
@@ -33,8 +41,19 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 Readiness = Callable[[], dict[str, Any]]
 
 
-def create_app(service: AnswerService, readiness: Readiness) -> FastAPI:
-    """The API over one answer service; `readiness` raises a `VerityError` when not ready."""
+def create_app(
+    service: AnswerService,
+    readiness: Readiness,
+    *,
+    auth: Auth | None = None,
+    admin: AdminSide | None = None,
+) -> FastAPI:
+    """The API over one answer service; `readiness` raises a `VerityError` when not ready.
+
+    With `auth`, every route but health, readiness and the page needs an API key of the right
+    role (`verity serve` always passes one); `admin` adds the admin and document routes.
+    """
+    agent = [Depends(auth.require(Role.AGENT))] if auth else []
     app = FastAPI(
         title="Verity",
         version="0.1.0",
@@ -55,12 +74,14 @@ def create_app(service: AnswerService, readiness: Readiness) -> FastAPI:
         response.headers["X-Trace-Id"] = trace
         return response
 
-    @app.post("/v1/chat", response_model=Answer, tags=["chat"])
+    @app.post("/v1/chat", response_model=Answer, tags=["chat"], dependencies=agent)
     def chat(body: ChatRequest, request: Request) -> Answer:
         """Answer a question (optionally continuing a conversation), citing exact versions."""
         return service.ask(body, trace_id=trace_id_of(request))
 
-    @app.get("/v1/answers/{answer_id}", response_model=AuditRecord, tags=["chat"])
+    @app.get(
+        "/v1/answers/{answer_id}", response_model=AuditRecord, tags=["chat"], dependencies=agent
+    )
     def audit(answer_id: str) -> AuditRecord:
         """The audit record of one answer: what produced it, what was checked, what was done."""
         record = service.catalog.answers.audit(answer_id)
@@ -68,7 +89,13 @@ def create_app(service: AnswerService, readiness: Readiness) -> FastAPI:
             raise NotFound(f"no answer {answer_id!r}")
         return record
 
-    @app.post("/v1/feedback", response_model=Feedback, status_code=201, tags=["chat"])
+    @app.post(
+        "/v1/feedback",
+        response_model=Feedback,
+        status_code=201,
+        tags=["chat"],
+        dependencies=agent,
+    )
     def feedback(body: FeedbackRequest) -> Feedback:
         """Record whether an answer helped, beside its audit record."""
         return service.catalog.answers.add_feedback(body)
@@ -87,6 +114,8 @@ def create_app(service: AnswerService, readiness: Readiness) -> FastAPI:
     def page() -> str:
         return PAGE.read_text(encoding="utf-8")
 
+    if admin is not None:
+        app.include_router(admin_router(admin, auth or Auth(admin.catalog, allow_local=True)))
     return app
 
 
@@ -102,10 +131,21 @@ def _trace_id(traceparent: str) -> str:
     return match[1] if match else uuid.uuid4().hex
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """An RFC 9457 problem response."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+#: Errors that are the caller's to fix, with their HTTP status and title.
+_CLIENT_ERRORS: dict[type[VerityError], tuple[int, str]] = {
+    NotFound: (404, "Not Found"),
+    Unauthorized: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+    Conflict: (409, "Conflict"),
+}
 
 
 def _add_problem_handlers(app: FastAPI) -> None:
@@ -126,8 +166,15 @@ def _add_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(VerityError)
     async def verity_error(request: Request, exc: VerityError) -> JSONResponse:
         trace = trace_id_of(request)
-        if isinstance(exc, NotFound):
-            return problem(404, "Not Found", str(exc), trace_id=trace)
+        known = _CLIENT_ERRORS.get(type(exc))
+        if known is not None:
+            status, title = known
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return problem(status, title, str(exc), trace_id=trace, headers=headers)
+        if isinstance(exc, IngestError):
+            too_large = exc.reason == ReasonCode.TOO_LARGE
+            status, title = (413, "Content Too Large") if too_large else (422, "Rejected file")
+            return problem(status, title, str(exc), trace_id=trace, reason=exc.reason.value)
         unavailable = isinstance(exc, CatalogError | VectorIndexError | GeneratorUnavailable)
         log.error("request failed (trace %s): %s", trace, exc)
         status = 503 if unavailable else 500

@@ -24,6 +24,7 @@ from index.follower import IndexFollower
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
 from retrieve.evaluate import evaluate, load_questions, relative_to_corpus, to_json
+from schemas.admin import Role
 from schemas.answer import Answer, ChatRequest, SearchFilters
 from schemas.tasks import IngestFile, Reindex, Task, TaskResult
 from verity.wiring import (
@@ -140,12 +141,7 @@ def _parser() -> argparse.ArgumentParser:
 
     watch = commands.add_parser("watch", help="watch VERITY_WATCH_DIRS and ingest changes")
     watch.set_defaults(handler=cmd_watch)
-    worker = commands.add_parser(
-        "worker", help="run ingest tasks from the Celery queue (needs VERITY_BROKER_URL)"
-    )
-    worker.add_argument("--concurrency", type=int, help="default: VERITY_WORKER_CONCURRENCY")
-    worker.add_argument("--hostname", help="the worker's node name (default: celery@host)")
-    worker.set_defaults(handler=cmd_worker)
+    _add_operations(commands)
     for name, text in (
         ("serve", "run the HTTP API (POST /v1/chat, /docs, /healthz, /readyz)"),
         ("up", "all in one: the HTTP API and the watcher, on the embedded default"),
@@ -155,6 +151,27 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--port", type=int, help="default: VERITY_API_PORT (8000)")
         sub.set_defaults(handler=cmd_serve)
     return parser
+
+
+def _add_operations(commands: Any) -> None:
+    keys = commands.add_parser("keys", help="API keys: create, list, revoke")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="a new key (shown once)")
+    create.add_argument("--role", choices=[r.value for r in Role], required=True)
+    create.add_argument("--name", default="", help="who or what it is for")
+    listing = key_commands.add_parser("list", help="every key (ids and roles, never secrets)")
+    revoke = key_commands.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id")
+    for sub in (create, listing, revoke):
+        sub.add_argument("--json", action="store_true")
+    keys.set_defaults(handler=cmd_keys)
+
+    worker = commands.add_parser(
+        "worker", help="run ingest tasks from the Celery queue (needs VERITY_BROKER_URL)"
+    )
+    worker.add_argument("--concurrency", type=int, help="default: VERITY_WORKER_CONCURRENCY")
+    worker.add_argument("--hostname", help="the worker's node name (default: celery@host)")
+    worker.set_defaults(handler=cmd_worker)
 
 
 def _add_eval_and_ask(commands: Any) -> None:
@@ -415,7 +432,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """`verity serve` (the API) and `verity up` (the API and the watcher, one process)."""
     import uvicorn
 
+    from verity.admin import AdminSide
     from verity.api import create_app
+    from verity.auth import Auth
 
     if args.command == "up" and not settings.watch_dirs:
         raise UsageError("nothing to watch: set VERITY_WATCH_DIRS=name=/path[,name2=/path2]")
@@ -433,7 +452,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             follower.start()  # workers write the catalog; this process owns the embedded index
         if model_change_pending(settings, indexer):
             rebuild_in_background(indexer, settings.embedding_key)
-        app = create_app(build_answer_service(settings, indexer), lambda: readiness(indexer))
+        app = create_app(
+            build_answer_service(settings, indexer),
+            lambda: readiness(indexer),
+            auth=Auth(indexer.catalog, allow_local=settings.allow_local_without_key),
+            admin=AdminSide(
+                catalog=indexer.catalog,
+                runner=service.runner,
+                indexer=indexer,
+                start_rebuild=lambda model, job: rebuild_in_background(indexer, model, job),
+                default_model=settings.embedding_key,
+                max_upload_bytes=int(settings.max_file_mb * 2**20),
+            ),
+        )
         host, port = args.host or settings.api_host, args.port or settings.api_port
         logging.getLogger("verity").info("serving on http://%s:%d (docs: /docs)", host, port)
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
@@ -449,6 +480,32 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if follower is not None:
             follower.stop()
         service.close()
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    """`verity keys create --role R [--name N] | list | revoke ID`."""
+    catalog = open_catalog(settings)
+    try:
+        if args.keys_command == "create":
+            created = catalog.keys.create(Role(args.role), args.name)
+            if args.json:
+                print(created.model_dump_json())
+            else:
+                print(created.key)
+                print(
+                    f"({created.role.value} key {created.key_id}: shown once, store it now)",
+                    file=sys.stderr,
+                )
+            return 0
+        if args.keys_command == "revoke":
+            revoked = catalog.keys.revoke(args.key_id)
+            rows = [revoked.model_dump(mode="json")]
+        else:
+            rows = [key.model_dump(mode="json") for key in catalog.keys.list()]
+    finally:
+        catalog.close()
+    _print_rows(rows, args.json, ("key_id", "role", "name", "created_at", "revoked_at"))
     return 0
 
 

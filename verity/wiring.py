@@ -16,7 +16,7 @@ from answer.perimeter import Perimeter
 from answer.prompts import load_prompts
 from answer.service import AnswerPolicy, AnswerService
 from catalog import Catalog
-from core.errors import CatalogError, VerityError
+from core.errors import CatalogError
 from core.model_ids import split_backend
 from core.ports import CollectionStore, Embedder, Fusion, TaskRunner
 from core.settings import Settings
@@ -115,16 +115,39 @@ def model_change_pending(settings: Settings, indexer: Indexer) -> bool:
     return indexer.active.current.spec.embedding_model != settings.embedding_key
 
 
-def rebuild_in_background(indexer: Indexer, model_id: str) -> threading.Thread:
-    """Rebuild the index for `model_id` in a thread; queries and edits go on meanwhile."""
+def rebuild_in_background(
+    indexer: Indexer, model_id: str, job_id: str | None = None
+) -> threading.Thread:
+    """Rebuild the index for `model_id` in a thread; queries and edits go on meanwhile.
+    With `job_id`, its progress and outcome are written to that admin job."""
+    jobs = indexer.catalog.jobs
+
+    def progress(done: int, total: int) -> None:
+        _log_progress(done, total)
+        if job_id is not None and (done == total or done % max(1, total // 50) == 0):
+            jobs.progress(job_id, stage="filling the new collection", done=done, total=total)
 
     def run() -> None:
         try:
-            report = indexer.rebuild(model_id, progress=_log_progress)
-        except VerityError:
+            report = indexer.rebuild(model_id, progress=progress)
+        except Exception as exc:  # the old collection stays active; the job says why
             log.exception("rebuild for %s failed; the old collection stays active", model_id)
+            if job_id is not None:
+                job = jobs.get(job_id)
+                jobs.progress(
+                    job_id,
+                    stage="failed",
+                    done=job.done,
+                    total=job.total,
+                    status="failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
             return
         log.info("rebuild done: %s is active (was %s)", report.new.name, report.old.name)
+        if job_id is not None:
+            total = jobs.get(job_id).total
+            stage = f"done: {report.new.name} is active (was {report.old.name})"
+            jobs.progress(job_id, stage=stage, done=total, total=total, status="done")
 
     thread = threading.Thread(target=run, name="verity-rebuild", daemon=True)
     thread.start()

@@ -1,0 +1,31 @@
+"""Admin reindex jobs: one task per document, each counted on the job as it finishes."""
+
+from __future__ import annotations
+
+from catalog import Catalog
+from core.errors import NotFound
+from core.ports import TaskRunner
+from schemas.admin import Job, ReindexRequest
+from schemas.tasks import IngestFile
+
+
+def start_reindex(catalog: Catalog, runner: TaskRunner, request: ReindexRequest) -> Job:
+    """Queue a forced re-parse of one document, one source or every document; returns the job
+    (`GET /admin/jobs/{id}` follows it)."""
+    if request.source is not None and request.source not in catalog.source_roots():
+        raise NotFound(f"no source {request.source!r}")
+    documents = [
+        d
+        for d in catalog.documents(request.source)
+        if d.current_version is not None and request.doc_id in (None, d.doc_id)
+    ]
+    if request.doc_id is not None and not documents:
+        raise NotFound(f"no current document {request.doc_id!r}")
+    job = catalog.jobs.create(request, total=len(documents), stage="re-parsing documents")
+    for document in documents:
+        runner.submit(
+            IngestFile(
+                source=document.source, rel_path=document.rel_path, force=True, job_id=job.job_id
+            )
+        )
+    return job

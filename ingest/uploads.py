@@ -1,0 +1,68 @@
+"""Documents added or removed through the API: written to (or removed from) the source folder,
+which stays the truth, then queued like any file event. Nothing outside the folder is touched."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path, PurePosixPath
+
+from catalog import Catalog
+from core.errors import NotFound, RejectedFile
+from ingest.files import check_name, is_ignored
+from schemas import ReasonCode
+from schemas.tasks import DeleteFile, IngestFile
+
+
+def store_upload(
+    catalog: Catalog, source: str, rel_path: str, data: bytes, max_bytes: int
+) -> IngestFile:
+    """Write `data` to `rel_path` inside the source's folder, atomically; the task to ingest it."""
+    root = _root(catalog, source)
+    check_name(rel_path)
+    parts = PurePosixPath(rel_path).parts
+    if rel_path.startswith("/") or "\\" in rel_path or not parts or ".." in parts:
+        raise RejectedFile(
+            f"{rel_path!r} must be a relative path inside the source folder, without '..'",
+            ReasonCode.OUTSIDE_ROOT,
+        )
+    if is_ignored(rel_path):
+        raise RejectedFile(
+            f"{rel_path!r} is a hidden or temporary file name, which is never ingested",
+            ReasonCode.BAD_FILENAME,
+        )
+    if len(data) > max_bytes:
+        raise RejectedFile(
+            f"{len(data)} bytes is over the limit of {max_bytes} (VERITY_MAX_FILE_MB)",
+            ReasonCode.TOO_LARGE,
+        )
+    target = root / rel_path
+    if not target.parent.resolve().is_relative_to(root.resolve()):  # a linked folder
+        raise RejectedFile(f"{rel_path!r} leads outside the source folder", ReasonCode.OUTSIDE_ROOT)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.parent / f".{target.name}.{uuid.uuid4().hex}.upload"  # ignored: hidden
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)  # readers see the old file or the new one, never half
+    finally:
+        temporary.unlink(missing_ok=True)
+    return IngestFile(source=source, rel_path=rel_path)
+
+
+def remove_document(catalog: Catalog, doc_id: str) -> DeleteFile:
+    """Remove a current document's file from its folder; the task that tombstones it."""
+    document = catalog.document(doc_id)
+    if document is None or document.current_version is None:
+        raise NotFound(f"no current document {doc_id!r}")
+    (_root(catalog, document.source) / document.rel_path).unlink(missing_ok=True)
+    return DeleteFile(source=document.source, rel_path=document.rel_path)
+
+
+def _root(catalog: Catalog, source: str) -> Path:
+    roots = catalog.source_roots()
+    if source not in roots:
+        raise NotFound(f"no source {source!r}; known: {sorted(roots)}")
+    return roots[source]

@@ -1,0 +1,111 @@
+"""Admin contracts: API keys and their roles, reindex jobs and their progress, uploads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Role(StrEnum):
+    """What a key may do: `agent` chats, `owner` also manages documents, `admin` everything."""
+
+    AGENT = "agent"
+    OWNER = "owner"
+    ADMIN = "admin"
+
+
+#: Each role and the roles whose routes it may also call.
+GRANTS: dict[Role, frozenset[Role]] = {
+    Role.AGENT: frozenset({Role.AGENT}),
+    Role.OWNER: frozenset({Role.AGENT, Role.OWNER}),
+    Role.ADMIN: frozenset(Role),
+}
+
+
+class ApiKey(BaseModel):
+    """A stored key: its public id and role (the secret is kept only as a hash)."""
+
+    key_id: str
+    name: str
+    role: Role
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class NewApiKey(ApiKey):
+    """A key just created: the only time its full value is shown."""
+
+    key: str
+
+
+class ReindexRequest(BaseModel):
+    """`POST /admin/reindex`: exactly one of a document, a source, everything, or a rebuild."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: str | None = Field(default=None, min_length=1, max_length=1200)
+    source: str | None = Field(default=None, min_length=1, max_length=200)
+    all: bool = False
+    rebuild: bool = False
+    embedding_model: str | None = Field(default=None, min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> ReindexRequest:
+        chosen = [self.doc_id is not None, self.source is not None, self.all, self.rebuild]
+        if sum(chosen) != 1:
+            raise ValueError("give exactly one of doc_id, source, all: true, rebuild: true")
+        if self.embedding_model is not None and not self.rebuild:
+            raise ValueError("embedding_model goes with rebuild: true")
+        return self
+
+    @property
+    def kind(self) -> Literal["reindex", "rebuild"]:
+        """What the job does."""
+        return "rebuild" if self.rebuild else "reindex"
+
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+
+
+class JobError(BaseModel):
+    """One item of a job that failed."""
+
+    item: str
+    error: str
+
+
+class Job(BaseModel):
+    """A long admin operation and how far it has got."""
+
+    job_id: str
+    kind: Literal["reindex", "rebuild"]
+    request: ReindexRequest
+    status: JobStatus
+    stage: str
+    done: int
+    total: int
+    errors: list[JobError] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentUpload(BaseModel):
+    """`POST /v1/documents`: a file's bytes (base64) for a path inside a source folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=200)
+    path: str = Field(min_length=1, max_length=1000, description="relative to the source folder")
+    content_base64: str = Field(min_length=1)
+
+
+class DocumentAccepted(BaseModel):
+    """An upload or deletion written to the source folder and queued for ingestion."""
+
+    doc_id: str
+    source: str
+    path: str
+    action: Literal["ingest", "delete"]

@@ -1,0 +1,297 @@
+"""Admin and document routes over a real index and catalog, and API keys with roles: every
+admin route refuses every other role; owners add and remove documents; jobs show progress."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core.settings import Settings
+from ingest.reconcile import plan
+from schemas.admin import Role
+from tests.helpers.documents import write
+from verity.admin import AdminSide
+from verity.api import create_app
+from verity.auth import Auth
+from verity.wiring import (
+    IngestService,
+    build_answer_service,
+    build_ingest,
+    readiness,
+    rebuild_in_background,
+)
+
+DOCS = {
+    "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n",
+    "login.md": "# Sign-in\n\nAfter five failed sign-in attempts an account is locked for one "
+    "hour.\n\nReset a forgotten password from the link on the sign-in page.\n",
+    "broken.pdf": "%PDF-1.4 truncated",
+}
+PROBLEM = "application/problem+json"
+MAX_UPLOAD = 4096
+
+#: Every admin route, with a request that an admin may make.
+ADMIN_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("post", "/admin/reindex", {"doc_id": "kb/billing.md"}),
+    ("get", "/admin/jobs/0", None),
+    ("get", "/admin/documents", None),
+    ("get", "/admin/documents/kb/billing.md/versions/1", None),
+    ("get", "/admin/failures", None),
+    ("get", "/admin/escalations", None),
+    ("get", "/admin/answers?status=declined", None),
+]
+
+
+@dataclass
+class Served:
+    client: TestClient
+    service: IngestService
+    root: Path
+    keys: dict[Role, str]
+
+    def as_(self, role: Role) -> dict[str, str]:
+        return {"X-API-Key": self.keys[role]}
+
+    def settle(self) -> None:
+        assert self.service.runner.join(120)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("admin")
+    for name, text in DOCS.items():
+        write(root / "kb" / name, text)
+    settings = Settings(data_dir=root / "data", settle_s=0)
+    service = build_ingest(settings)
+    service.register("kb", root / "kb")
+    for task in plan(service.catalog, "kb", (root / "kb").resolve()):
+        service.runner.submit(task)
+    assert service.runner.join(120)
+    indexer = service.context.indexer
+    assert indexer is not None
+    keys = {role: service.catalog.keys.create(role).key for role in Role}
+    app = create_app(
+        build_answer_service(settings, indexer),
+        lambda: readiness(indexer),
+        auth=Auth(service.catalog, allow_local=False),
+        admin=AdminSide(
+            catalog=service.catalog,
+            runner=service.runner,
+            indexer=indexer,
+            start_rebuild=lambda model, job: rebuild_in_background(indexer, model, job),
+            default_model=settings.embedding_key,
+            max_upload_bytes=MAX_UPLOAD,
+        ),
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Served(client, service, root / "kb", keys)
+    service.close()
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
+def test_every_admin_route_refuses_other_roles_and_missing_or_bad_keys(
+    served: Served, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    call = getattr(served.client, method)
+    kwargs: dict[str, Any] = {} if body is None else {"json": body}
+    anonymous = call(path, **kwargs)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == PROBLEM
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert call(path, headers={"X-API-Key": "vk_nope_nope"}, **kwargs).status_code == 401
+    for role in (Role.AGENT, Role.OWNER):
+        refused = call(path, headers=served.as_(role), **kwargs)
+        assert refused.status_code == 403, (role, refused.text)
+        assert "admin" in refused.json()["detail"]
+    allowed = call(path, headers=served.as_(Role.ADMIN), **kwargs)
+    expected = 404 if path == "/admin/jobs/0" else (202 if method == "post" else 200)
+    assert allowed.status_code == expected, allowed.text
+    served.settle()
+
+
+def test_agents_chat_with_a_key_and_revoked_keys_stop_working(served: Served) -> None:
+    question = {"question": "How long do refunds take?"}
+    assert served.client.post("/v1/chat", json=question).status_code == 401
+    answer = served.client.post("/v1/chat", json=question, headers=served.as_(Role.AGENT))
+    assert answer.status_code == 200
+    assert answer.json()["citations"][0]["doc_id"] == "kb/billing.md"
+    bearer = {"Authorization": f"Bearer {served.keys[Role.AGENT]}"}
+    feedback = {"answer_id": answer.json()["answer_id"], "helpful": True}
+    assert served.client.post("/v1/feedback", json=feedback, headers=bearer).status_code == 201
+    temporary = served.service.catalog.keys.create(Role.AGENT, "temp")
+    headers = {"X-API-Key": temporary.key}
+    assert served.client.post("/v1/chat", json=question, headers=headers).status_code == 200
+    served.service.catalog.keys.revoke(temporary.key_id)
+    assert served.client.post("/v1/chat", json=question, headers=headers).status_code == 401
+    # a right key id with a wrong secret is refused too
+    forged = {"X-API-Key": f"vk_{temporary.key_id}_{'x' * 43}"}
+    assert served.client.post("/v1/chat", json=question, headers=forged).status_code == 401
+
+
+def test_local_requests_need_no_key_only_when_the_setting_allows_it(served: Served) -> None:
+    indexer = served.service.context.indexer
+    assert indexer is not None
+    for allow, expected in ((True, 200), (False, 401)):
+        app = create_app(
+            build_answer_service(Settings(), indexer),
+            lambda: readiness(indexer),
+            auth=Auth(served.service.catalog, allow_local=allow),
+        )
+        with TestClient(app, client=("127.0.0.1", 40000)) as local:
+            reply = local.post("/v1/chat", json={"question": "How long do refunds take?"})
+        assert reply.status_code == expected
+
+
+def upload(served: Served, path: str, data: bytes, role: Role = Role.OWNER) -> Any:
+    body = {"source": "kb", "path": path, "content_base64": base64.b64encode(data).decode()}
+    return served.client.post("/v1/documents", json=body, headers=served.as_(role))
+
+
+def test_owners_add_and_remove_documents_and_admins_read_each_version(served: Served) -> None:
+    text = b"# Shipping\n\nParcels to Iceland take nine days by sea freight.\n"
+    assert upload(served, "shipping/iceland.md", text, Role.AGENT).status_code == 403
+    accepted = upload(served, "shipping/iceland.md", text)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["doc_id"] == "kb/shipping/iceland.md"
+    assert (served.root / "shipping" / "iceland.md").read_bytes() == text
+    served.settle()
+    ask = {"question": "How long do parcels to Iceland take?"}
+    answer = served.client.post("/v1/chat", json=ask, headers=served.as_(Role.AGENT)).json()
+    assert answer["status"] == "answered"
+    assert answer["citations"][0]["doc_id"] == "kb/shipping/iceland.md"
+
+    upload(served, "shipping/iceland.md", text.replace(b"nine", b"twelve"))
+    served.settle()
+    admin = served.as_(Role.ADMIN)
+    documents = served.client.get("/admin/documents", headers=admin).json()
+    [shipping] = [d for d in documents if d["doc_id"] == "kb/shipping/iceland.md"]
+    assert (shipping["current_version"], shipping["versions"]) == (2, [1, 2])
+    first = served.client.get(
+        "/admin/documents/kb/shipping/iceland.md/versions/1", headers=admin
+    ).json()
+    assert "nine days" in first["text"] and first["current"] is False
+    missing = served.client.get("/admin/documents/kb/shipping/iceland.md/versions/7", headers=admin)
+    assert missing.status_code == 404
+
+    owner = served.as_(Role.OWNER)
+    removed = served.client.delete("/v1/documents/kb/shipping/iceland.md", headers=owner)
+    assert removed.status_code == 202
+    served.settle()
+    assert not (served.root / "shipping" / "iceland.md").exists()
+    assert served.service.catalog.document("kb/shipping/iceland.md").status == "deleted"  # type: ignore[union-attr]
+    again = served.client.delete("/v1/documents/kb/shipping/iceland.md", headers=admin)
+    assert again.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "status", "reason"),
+    [
+        ("../outside.md", b"# Out\n\nEscape.", 422, "outside_root"),
+        ("/etc/passwd", b"# Out\n\nEscape.", 422, "outside_root"),
+        (".hidden.md", b"# Hidden\n\nNo.", 422, "bad_filename"),
+        ("big.md", b"x" * (MAX_UPLOAD + 1), 413, "too_large"),
+    ],
+)
+def test_bad_uploads_get_clear_problems_and_write_nothing(
+    served: Served, path: str, data: bytes, status: int, reason: str
+) -> None:
+    before = sorted(p.name for p in served.root.rglob("*"))
+    reply = upload(served, path, data)
+    assert reply.status_code == status, reply.text
+    assert reply.headers["content-type"] == PROBLEM
+    assert reply.json()["reason"] == reason
+    assert sorted(p.name for p in served.root.rglob("*")) == before
+    assert not (served.root.parent / "outside.md").exists()
+
+
+def test_uploads_with_bad_base64_or_an_unknown_source_are_refused(served: Served) -> None:
+    owner = served.as_(Role.OWNER)
+    body = {"source": "kb", "path": "a.md", "content_base64": "not base64!"}
+    assert served.client.post("/v1/documents", json=body, headers=owner).status_code == 422
+    body = {"source": "nope", "path": "a.md", "content_base64": "aGk="}
+    assert served.client.post("/v1/documents", json=body, headers=owner).status_code == 404
+
+
+def test_a_reindex_job_reports_progress_to_done(served: Served) -> None:
+    admin = served.as_(Role.ADMIN)
+    for bad in ({}, {"all": True, "source": "kb"}, {"doc_id": "x", "embedding_model": "m"}):
+        assert served.client.post("/admin/reindex", json=bad, headers=admin).status_code == 422
+    missing = served.client.post("/admin/reindex", json={"doc_id": "kb/nope.md"}, headers=admin)
+    assert missing.status_code == 404
+    job = served.client.post("/admin/reindex", json={"source": "kb"}, headers=admin).json()
+    assert job["kind"] == "reindex" and job["total"] == 2  # billing, login (broken never ingested)
+    served.settle()
+    done = served.client.get(f"/admin/jobs/{job['job_id']}", headers=admin).json()
+    assert (done["status"], done["done"], done["total"], done["errors"]) == ("done", 2, 2, [])
+
+
+def test_a_rebuild_job_swaps_the_collection_and_a_second_one_is_a_conflict(
+    served: Served,
+) -> None:
+    admin = served.as_(Role.ADMIN)
+    before = served.client.get("/readyz").json()["collection"]
+    job = served.client.post("/admin/reindex", json={"rebuild": True}, headers=admin).json()
+    deadline = time.monotonic() + 120
+    while (state := served.client.get(f"/admin/jobs/{job['job_id']}", headers=admin).json())[
+        "status"
+    ] not in ("done", "failed"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+    assert state["status"] == "done", state
+    after = served.client.get("/readyz").json()["collection"]
+    assert after != before and after in state["stage"]
+    indexer = served.service.context.indexer
+    assert indexer is not None
+    with indexer._rebuilding:  # as if a rebuild were running
+        busy = served.client.post("/admin/reindex", json={"rebuild": True}, headers=admin)
+    assert busy.status_code == 409
+
+
+def test_failures_escalations_and_audits_are_listed_for_admins(served: Served) -> None:
+    admin = served.as_(Role.ADMIN)
+    served.client.post(
+        "/v1/chat", json={"question": "Who won the 1954 World Cup?"}, headers=served.as_(Role.AGENT)
+    )
+    failures = served.client.get("/admin/failures", headers=admin).json()
+    assert [f["doc_id"] for f in failures["ingest"]] == ["kb/broken.pdf"]
+    assert failures["dead_letters"] == [] and failures["answers"] == []
+    declined = served.client.get("/admin/answers?status=declined", headers=admin).json()
+    assert any(a["question"] == "Who won the 1954 World Cup?" for a in declined)
+    assert all(a["answer"]["status"] == "declined" for a in declined)
+    assert served.client.get("/admin/answers?status=bogus", headers=admin).status_code == 422
+    escalations = served.client.get("/admin/escalations", headers=admin).json()
+    assert all(a["answer"]["status"] == "escalated" for a in escalations)
+
+
+def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
+    env = {**os.environ, "VERITY_DATA_DIR": str(tmp_path / "data")}
+
+    def verity(*args: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-m", "verity", "keys", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return run.stdout
+
+    created = json.loads(verity("create", "--role", "admin", "--name", "ops", "--json"))
+    assert created["key"].startswith(f"vk_{created['key_id']}_")
+    [listed] = json.loads(verity("list", "--json"))
+    assert listed["key_id"] == created["key_id"] and "key" not in listed
+    assert listed["role"] == "admin" and listed["revoked_at"] is None
+    [revoked] = json.loads(verity("revoke", created["key_id"], "--json"))
+    assert revoked["revoked_at"] is not None

@@ -1,0 +1,149 @@
+"""Admin and document routes: reindex jobs, documents and their versions, failures,
+escalations and audit records (role `admin`); uploads and deletions (role `owner`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from catalog import Catalog
+from core.errors import Conflict, NotFound, RejectedFile
+from core.ports import TaskRunner
+from index.indexer import Indexer
+from ingest.jobs import start_reindex
+from ingest.uploads import remove_document, store_upload
+from schemas import ReasonCode
+from schemas.admin import DocumentAccepted, DocumentUpload, Job, ReindexRequest, Role
+from schemas.answer import AuditRecord
+from verity.auth import Auth
+
+#: Starts a rebuild for (model id, job id) off the request thread.
+StartRebuild = Callable[[str, str], object]
+
+
+@dataclass
+class AdminSide:
+    """What the admin routes act on."""
+
+    catalog: Catalog
+    runner: TaskRunner
+    indexer: Indexer
+    start_rebuild: StartRebuild
+    default_model: str
+    max_upload_bytes: int
+
+
+def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
+    """The `/admin/*` routes and `/v1/documents`."""
+    router = APIRouter()
+    admin = [Depends(auth.require(Role.ADMIN))]
+    owner = [Depends(auth.require(Role.OWNER))]
+    catalog = side.catalog
+
+    @router.post("/admin/reindex", status_code=202, dependencies=admin, tags=["admin"])
+    def reindex(body: ReindexRequest) -> Job:
+        """Re-parse one document, one source or everything, or rebuild the index (new
+        collection from stored chunks, optionally for a new embedding model); returns a job."""
+        if not body.rebuild:
+            return start_reindex(catalog, side.runner, body)
+        if side.indexer.rebuilding:
+            raise Conflict("a rebuild is already running; follow its job")
+        total = len([d for d in catalog.documents() if d.current_version is not None])
+        job = catalog.jobs.create(body, total=total, stage="rebuild queued")
+        side.start_rebuild(body.embedding_model or side.default_model, job.job_id)
+        return job
+
+    @router.get("/admin/jobs/{job_id}", dependencies=admin, tags=["admin"])
+    def job(job_id: str) -> Job:
+        """A job's progress: done/total, current stage, errors."""
+        return catalog.jobs.get(job_id)
+
+    @router.get("/admin/documents", dependencies=admin, tags=["admin"])
+    def documents(source: str | None = None) -> list[dict[str, Any]]:
+        """Every document: status, current version, its sha and chunk count."""
+        return [
+            {
+                **summary.document.model_dump(mode="json"),
+                "sha256": summary.sha256,
+                "chunk_count": summary.chunk_count,
+                "versions": [v.version for v in catalog.versions(summary.document.doc_id)],
+            }
+            for summary in catalog.summaries()
+            if source in (None, summary.document.source)
+        ]
+
+    @router.get(
+        "/admin/documents/{doc_id:path}/versions/{version}", dependencies=admin, tags=["admin"]
+    )
+    def version(doc_id: str, version: int) -> dict[str, Any]:
+        """One version of a document as it was indexed: what an answer citing it read."""
+        found = catalog.version(doc_id, version)
+        if found is None:
+            raise NotFound(f"no version {version} of {doc_id!r}")
+        chunks = catalog.chunks(doc_id, version)
+        return {
+            **found.model_dump(mode="json"),
+            "current": catalog.current_versions([doc_id]).get(doc_id) == version,
+            "text": "\n\n".join(chunk.text for chunk in chunks),
+            "chunks": [chunk.model_dump(mode="json") for chunk in chunks],
+        }
+
+    @router.get("/admin/failures", dependencies=admin, tags=["admin"])
+    def failures(include_resolved: bool = False, limit: int = 100) -> dict[str, Any]:
+        """Every kind of failure: files not ingested, dead letters, answers the trust layer
+        could not accept."""
+        return {
+            "ingest": [f.model_dump(mode="json") for f in catalog.failures.list(include_resolved)],
+            "dead_letters": [
+                d.model_dump(mode="json") for d in catalog.dead_letters.list(include_resolved)
+            ],
+            "answers": [a.model_dump(mode="json") for a in catalog.answers.failures(limit)],
+        }
+
+    @router.get("/admin/escalations", dependencies=admin, tags=["admin"])
+    def escalations(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AuditRecord]:
+        """Escalated answers (low confidence), newest first."""
+        return catalog.answers.audits(status="escalated", limit=limit)
+
+    @router.get("/admin/answers", dependencies=admin, tags=["admin"])
+    def answers(
+        status: Literal["answered", "declined", "escalated"] | None = None,
+        conversation_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[AuditRecord]:
+        """Audit records, newest first, filtered by status or conversation."""
+        return catalog.answers.audits(status=status, conversation_id=conversation_id, limit=limit)
+
+    @router.post("/v1/documents", status_code=202, dependencies=owner, tags=["documents"])
+    def upload(body: DocumentUpload) -> DocumentAccepted:
+        """Add or replace a document: written into its source folder and queued."""
+        try:
+            data = base64.b64decode(body.content_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RejectedFile(f"content_base64 is not base64: {exc}", ReasonCode.CORRUPT) from exc
+        task = store_upload(catalog, body.source, body.path, data, side.max_upload_bytes)
+        side.runner.submit(task)
+        return DocumentAccepted(
+            doc_id=f"{task.source}/{task.rel_path}",
+            source=task.source,
+            path=task.rel_path,
+            action="ingest",
+        )
+
+    @router.delete(
+        "/v1/documents/{doc_id:path}", status_code=202, dependencies=owner, tags=["documents"]
+    )
+    def delete(doc_id: str) -> DocumentAccepted:
+        """Delete a document: its file leaves the folder and its versions stop being cited."""
+        task = remove_document(catalog, doc_id)
+        side.runner.submit(task)
+        return DocumentAccepted(
+            doc_id=doc_id, source=task.source, path=task.rel_path, action="delete"
+        )
+
+    return router

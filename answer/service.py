@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -20,8 +21,18 @@ from answer.perimeter import Perimeter
 from answer.prompts import Prompt
 from answer.validation import check_draft
 from catalog import Catalog
+from core.alerts import raise_alert
 from core.errors import GeneratorUnavailable, NotFound
 from core.ports import Condenser, Generator, SparseEncoder
+from core.telemetry import (
+    ANSWER_FAILURES,
+    ANSWERS,
+    REPAIRS,
+    SNAPSHOT_RETRIEVALS,
+    VALIDATION_FAILURES,
+    current_trace_id,
+    stage,
+)
 from retrieve.hybrid import Retrieval, Retriever
 from schemas.answer import (
     DECLINE_MESSAGES,
@@ -85,6 +96,7 @@ class AnswerService:
     llm: Generator | None = None
     prompts: dict[str, Prompt] = field(default_factory=dict)
     condenser: Condenser | None = None
+    monitor: Callable[[AuditRecord], None] | None = None  # drift, fed every audit record
 
     def ask(self, request: ChatRequest, trace_id: str | None = None) -> Answer:
         """The answer to `request`, stored with its audit record and in its conversation."""
@@ -93,20 +105,25 @@ class AnswerService:
         if request.conversation_id and not conversations.exists(request.conversation_id):
             raise NotFound(f"no conversation {request.conversation_id!r}; omit it to start one")
         conversation_id = request.conversation_id or uuid.uuid4().hex
-        history = conversations.turns(conversation_id, last=12)
-        condensed = condense(request.question, history, user_turns=self.policy.history_user_turns)
-        if self.condenser is not None and history:
-            condensed = self._condense_with_model(request.question, history, condensed)
-        work = _Work(
-            request=request,
-            answer_id=uuid.uuid4().hex,
-            conversation_id=conversation_id,
-            trace_id=trace_id or uuid.uuid4().hex,
-            started=started,
-            condensed=condensed,
-        )
-        answer = self._answer(work)
-        self._keep(work, answer)
+        with stage("answer"):
+            history = conversations.turns(conversation_id, last=12)
+            with stage("condense"):
+                condensed = condense(
+                    request.question, history, user_turns=self.policy.history_user_turns
+                )
+                if self.condenser is not None and history:
+                    condensed = self._condense_with_model(request.question, history, condensed)
+            work = _Work(
+                request=request,
+                answer_id=uuid.uuid4().hex,
+                conversation_id=conversation_id,
+                trace_id=trace_id or current_trace_id() or uuid.uuid4().hex,
+                started=started,
+                condensed=condensed,
+            )
+            answer = self._answer(work)
+            self._keep(work, answer)
+        ANSWERS.labels(answer.status.value, answer.decline_reason or "").inc()
         return answer
 
     def _condense_with_model(
@@ -128,6 +145,7 @@ class AnswerService:
             answer = self._attempt_once(work)
             if answer is not None:
                 return answer
+            SNAPSHOT_RETRIEVALS.inc()
         return self._decline(work, DeclineReason.INDEX_CHANGING)
 
     def _attempt_once(self, work: _Work) -> Answer | None:
@@ -156,13 +174,15 @@ class AnswerService:
         default answer and the fallback); None when nothing was retrieved."""
         filters = work.request.filters
         work.retrievals += 1
-        work.retrieval = retrieval = self.retriever.search(
-            work.condensed.query, k=self.policy.k, source=filters.source, doc_id=filters.doc_id
-        )
+        with stage("retrieve"):
+            work.retrieval = retrieval = self.retriever.search(
+                work.condensed.query, k=self.policy.k, source=filters.source, doc_id=filters.doc_id
+            )
         if not retrieval.hits:
             return None
         embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
-        draft = self.extractive.generate(work.condensed.query, retrieval.hits, embedder)
+        with stage("generate", generator=self.extractive.name):
+            draft = self.extractive.generate(work.condensed.query, retrieval.hits, embedder)
         self._attempt(work, self.extractive, None, draft)
         agreement = self._agreement(work.condensed.query, retrieval)
         work.signals = {**draft.signals, "agreement": agreement}
@@ -178,9 +198,10 @@ class AnswerService:
         assert work.retrieval is not None
         hits, query = work.retrieval.hits, work.condensed.query
         try:
-            draft = self.llm.generate(
-                query, hits, self.retriever.active.embedders.get(work.retrieval.embedding_model)
-            )
+            with stage("generate", generator=self.llm.name):
+                draft = self.llm.generate(
+                    query, hits, self.retriever.active.embedders.get(work.retrieval.embedding_model)
+                )
             for repairs in range(self.policy.max_repairs + 1):
                 prompt = self.prompt_of("answer" if repairs == 0 else "repair")
                 problems = self._attempt(work, self.llm, prompt, draft)
@@ -188,7 +209,9 @@ class AnswerService:
                     return self._use(work, self.llm, draft)
                 if repairs == self.policy.max_repairs:
                     break
-                draft = self.llm.repair(query, hits, draft, problems)
+                REPAIRS.inc()
+                with stage("generate", generator=self.llm.name, repair=repairs + 1):
+                    draft = self.llm.repair(query, hits, draft, problems)
         except GeneratorUnavailable as exc:
             work.attempts.append(Attempt(generator=self.llm.name, problems=[f"unavailable: {exc}"]))
         return self._fall_back(work, evidence)
@@ -197,7 +220,10 @@ class AnswerService:
         self, work: _Work, generator: Generator, prompt: Prompt | None, draft: Draft
     ) -> list[str]:
         assert work.retrieval is not None
-        problems = [str(p) for p in check_draft(draft, work.retrieval.hits, self.sparse)]
+        with stage("validate", generator=generator.name):
+            problems = [str(p) for p in check_draft(draft, work.retrieval.hits, self.sparse)]
+        if problems:
+            VALIDATION_FAILURES.labels(generator.name).inc()
         work.attempts.append(
             Attempt(
                 generator=generator.name,
@@ -233,6 +259,13 @@ class AnswerService:
             outcome="extractive" if extractive else "declined",
         )
         self.catalog.answers.fail(failure)
+        ANSWER_FAILURES.labels(failure.outcome).inc()
+        raise_alert(
+            "answer_failure",
+            f"answer {work.answer_id}: generator output refused: {failure.reason}",
+            answer_id=work.answer_id,
+            outcome=failure.outcome,
+        )
         log.warning(
             "answer %s: generator output refused after %d attempt(s) (trace %s): %s; %s",
             work.answer_id,
@@ -297,27 +330,28 @@ class AnswerService:
     def _keep(self, work: _Work, answer: Answer) -> None:
         """Store the audit record and both turns of the conversation."""
         hits = work.retrieval.hits if work.retrieval else []
-        self.catalog.answers.record(
-            AuditRecord(
-                created_at=datetime.now(UTC),
-                answer=answer,
-                question=work.request.question,
-                history_turns=work.condensed.history_turns,
-                condensed_by=work.condensed.by,
-                retrieved=[
-                    RetrievedChunk(
-                        chunk_id=h.payload.chunk_id,
-                        doc_id=h.payload.doc_id,
-                        version=h.payload.version,
-                        score=h.score,
-                    )
-                    for h in hits
-                ],
-                attempts=work.attempts,
-                snapshot_checks=work.checks,
-                signals=work.signals,
-            )
+        record = AuditRecord(
+            created_at=datetime.now(UTC),
+            answer=answer,
+            question=work.request.question,
+            history_turns=work.condensed.history_turns,
+            condensed_by=work.condensed.by,
+            retrieved=[
+                RetrievedChunk(
+                    chunk_id=h.payload.chunk_id,
+                    doc_id=h.payload.doc_id,
+                    version=h.payload.version,
+                    score=h.score,
+                )
+                for h in hits
+            ],
+            attempts=work.attempts,
+            snapshot_checks=work.checks,
+            signals=work.signals,
         )
+        self.catalog.answers.record(record)
+        if self.monitor is not None:
+            self.monitor(record)
         conversations = self.catalog.conversations
         conversations.append(work.conversation_id, "user", work.request.question)
         conversations.append(work.conversation_id, "agent", answer.text, answer.answer_id)

@@ -35,6 +35,9 @@ class TaskRunner(Protocol):
     def results(self) -> list[TaskResult]:
         """Results of the tasks run so far, oldest first."""
 
+    def pending(self) -> int:
+        """Tasks submitted and not finished yet."""
+
     def close(self) -> None:
         """Stop accepting work and release resources."""
 

@@ -145,6 +145,23 @@ class Settings(BaseSettings):
         description="with workers and the embedded index: how often the index follows the catalog",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one object per line with the trace id"
+    )
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint (…/v1/traces); unset: no export"
+    )
+    alert_webhook: str | None = Field(
+        default=None, description="alerts (failures, dead letters, drift) POSTed here as JSON"
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="a worker serves /metrics on this port"
+    )
+    drift_window: int = Field(default=200, ge=20, description="answers per drift window")
+    drift_psi_alert: float = Field(
+        default=0.25, gt=0, description="PSI past which a signal has drifted (alert)"
+    )
+
     @field_validator("watch_dirs", mode="before")
     @classmethod
     def _watch_dirs(cls, value: object) -> object:

@@ -27,8 +27,10 @@ from celery import Task as CeleryTask
 from celery.signals import worker_shutdown
 from pydantic import TypeAdapter
 
+from core.alerts import raise_alert
 from core.errors import ConcurrentUpdate
 from core.settings import Settings
+from core.telemetry import DEAD_LETTERS
 from ingest.deliveries import Deliveries, lock_name
 from ingest.tasks import IngestContext, run_task
 from schemas.tasks import Task, TaskResult
@@ -173,6 +175,8 @@ class WorkerSide:
     ) -> dict[str, Any]:
         task_id = request_task.request.id
         log.error("task %s dead-lettered (%s): %s", task_id, reason, message)
+        DEAD_LETTERS.labels(reason).inc()
+        raise_alert("dead_letter", f"task {task_id} given up: {message}", task=task.model_dump())
         try:
             self.context().catalog.dead_letters.record(task_id, task, reason, message, attempts)
         except Exception as exc:  # the catalog is down too: keep the message, try later

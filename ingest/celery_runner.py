@@ -71,6 +71,17 @@ class CeleryRunner:
         with self._lock:
             return len(self._outbox) + len(self._sent)
 
+    def queue_depth(self) -> int:
+        """Tasks waiting in the broker's queue (all submitters), plus this runner's outbox."""
+        with self._lock:
+            outbox = len(self._outbox)
+        try:
+            with self.app.connection_for_write() as connection:
+                waiting = connection.default_channel.client.llen(self.app.conf.task_default_queue)
+        except Exception:  # the broker is down: what this process holds is all it knows
+            return outbox
+        return int(waiting) + outbox
+
     def close(self) -> None:
         """Stop resending; tasks left in the outbox are reported (a reconcile finds them again)."""
         self._closed.set()

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog import Catalog
+from core.alerts import raise_alert
 from core.errors import CatalogError, FileUnstable, IngestError
 from core.ids import document_id, sha256_hex
+from core.telemetry import INDEX_LAG, INGEST_EVENTS, INGEST_FAILURES, stage
 from index.indexer import Indexer
 from ingest.chunking import ChunkPolicy, chunk_blocks
 from ingest.files import (
@@ -71,6 +73,20 @@ class FileRead:
 
 def run_task(ctx: IngestContext, task: Task) -> TaskResult:
     """Dispatch one task message to its function (and count it on its admin job, if any)."""
+    with stage("task", kind=task.kind):
+        result = _dispatch(ctx, task)
+    INGEST_EVENTS.labels(task.kind, _outcome(result)).inc()
+    return result
+
+
+def _outcome(result: TaskResult) -> str:
+    for name in ("failed", "deferred", "deleted", "versions_created", "unchanged"):
+        if getattr(result, name):
+            return "created" if name == "versions_created" else name
+    return "done"
+
+
+def _dispatch(ctx: IngestContext, task: Task) -> TaskResult:
     if isinstance(task, IngestFile):
         result = ingest_file(ctx, task, force=task.force)
         if task.job_id is not None and not result.deferred:
@@ -132,8 +148,9 @@ def _ingest_bytes(
         result.failed = 1
         result.error = f"quarantined after {failure.attempts} attempt(s): {failure.message}"
         return result
-    blocks = ctx.parser.parse(data, Path(task.rel_path).name, facts.media_type)
-    new_chunks = chunk_blocks(doc_id, blocks, ctx.policy)
+    with stage("parse", media_type=facts.media_type):
+        blocks = ctx.parser.parse(data, Path(task.rel_path).name, facts.media_type)
+        new_chunks = chunk_blocks(doc_id, blocks, ctx.policy)
     assert_unchanged(facts)  # edited or deleted mid-parse: the newer state wins
     if current is not None and current.sha256 == sha:
         old_ids = [c.chunk_id for c in ctx.catalog.chunks(doc_id, current.version)]
@@ -153,6 +170,8 @@ def _ingest_bytes(
     )
     ctx.catalog.failures.resolve(doc_id)
     _sync_index(ctx, doc_id, result)
+    if ctx.indexer is not None:  # searchable now: how long since the file changed
+        INDEX_LAG.observe(max(0.0, time.time() - facts.mtime_ns / 1e9))
     result.versions_created = 1
     result.chunks_added = len(version.diff.added)
     result.chunks_removed = len(version.diff.removed)
@@ -225,7 +244,8 @@ COUNTERS = tuple(name for name, field in TaskResult.model_fields.items() if fiel
 
 def _sync_index(ctx: IngestContext, doc_id: str, result: TaskResult) -> None:
     if ctx.indexer is not None:
-        change = ctx.indexer.sync_document(doc_id)
+        with stage("index"):
+            change = ctx.indexer.sync_document(doc_id)
         result.chunks_embedded += change.embedded
 
 
@@ -245,6 +265,15 @@ def _record_failure(
         reason=exc.reason,
         message=str(exc),
         max_attempts=ctx.limits.max_attempts,
+    )
+    INGEST_FAILURES.labels(exc.reason.value).inc()
+    raise_alert(
+        "ingest_failure",
+        f"{doc_id}: {exc.reason.value}: {exc}",
+        doc_id=doc_id,
+        reason=exc.reason.value,
+        attempts=failure.attempts,
+        quarantined=failure.quarantined,
     )
     log.warning(
         "ingest failed: %s (%s, attempt %d%s): %s",

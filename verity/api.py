@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,10 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from answer.service import AnswerService
@@ -27,6 +31,7 @@ from core.errors import (
     VectorIndexError,
     VerityError,
 )
+from core.telemetry import REQUEST_SECONDS, TRACE_ID, current_trace_id, tracer
 from schemas import ReasonCode
 from schemas.admin import Role
 from schemas.answer import Answer, AuditRecord, ChatRequest, Feedback, FeedbackRequest
@@ -63,16 +68,38 @@ def create_app(
 
     @app.middleware("http")
     async def trace(request: Request, call_next: Any) -> Any:
-        request.state.trace_id = trace = _trace_id(request.headers.get("traceparent", ""))
-        try:
-            response = await call_next(request)
-        except Exception as exc:  # the last resort: logged with its trace id, never leaked
-            log.exception("unexpected error (trace %s)", trace, exc_info=exc)
-            response = problem(
-                500, "Internal error", "an unexpected error; it has been logged", trace_id=trace
-            )
-        response.headers["X-Trace-Id"] = trace
+        started = time.perf_counter()
+        parent = propagate.extract(dict(request.headers))
+        name = f"{request.method} {request.url.path}"
+        with tracer().start_as_current_span(name, context=parent, kind=SpanKind.SERVER) as span:
+            trace_id = current_trace_id() if span.get_span_context().is_valid else ""
+            trace_id = trace_id or _trace_id(request.headers.get("traceparent", ""))
+            request.state.trace_id = trace_id
+            token = TRACE_ID.set(trace_id)
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # the last resort: logged with its trace id, never leaked
+                log.exception("unexpected error (trace %s)", trace_id, exc_info=exc)
+                response = problem(
+                    500,
+                    "Internal error",
+                    "an unexpected error; it has been logged",
+                    trace_id=trace_id,
+                )
+            finally:
+                TRACE_ID.reset(token)
+            span.set_attribute("http.status_code", response.status_code)
+        route = request.scope.get("route")
+        REQUEST_SECONDS.labels(
+            request.method, getattr(route, "path", "unmatched"), str(response.status_code)
+        ).observe(time.perf_counter() - started)
+        response.headers["X-Trace-Id"] = trace_id
         return response
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/v1/chat", response_model=Answer, tags=["chat"], dependencies=agent)
     def chat(body: ChatRequest, request: Request) -> Answer:

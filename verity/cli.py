@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from answer.evaluate import answer_figures, ask_all, decline_figures
 from core.errors import IndexBusy, VerityError
 from core.settings import Settings
+from core.telemetry import QUEUE_DEPTH
 from index.follower import IndexFollower
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
@@ -27,6 +28,7 @@ from retrieve.evaluate import evaluate, load_questions, relative_to_corpus, to_j
 from schemas.admin import Role
 from schemas.answer import Answer, ChatRequest, SearchFilters
 from schemas.tasks import IngestFile, Reindex, Task, TaskResult
+from verity.telemetry import configure, configure_logging
 from verity.wiring import (
     IngestService,
     build_answer_service,
@@ -63,10 +65,15 @@ class UsageError(VerityError):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `verity` console script."""
     args = _parser().parse_args(argv)
-    level = logging.INFO if args.command in ("watch", "up", "serve", "worker") else logging.ERROR
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service = args.command in ("watch", "up", "serve", "worker")
     try:
         settings = Settings()
+    except ValidationError as exc:
+        print(f"verity: bad setting: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings, logging.INFO if service else logging.ERROR)
+    close_telemetry = configure(settings, f"verity-{args.command}") if service else None
+    try:
         return int(args.handler(args, settings))
     except ValidationError as exc:
         print(f"verity: bad setting: {exc}", file=sys.stderr)
@@ -74,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VerityError as exc:
         print(f"verity: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if close_telemetry is not None:
+            close_telemetry()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -447,6 +457,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if watcher is not None:
             threading.Thread(target=service.context.parser.start, name="verity-warm").start()
             watcher.start()
+        runner = service.runner
+        QUEUE_DEPTH.set_function(getattr(runner, "queue_depth", None) or runner.pending)
         if settings.broker_url and not workers_write_index(settings):
             follower = IndexFollower(indexer, settings.follow_interval_s)
             follower.start()  # workers write the catalog; this process owns the embedded index
@@ -526,6 +538,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         concurrency,
         indexing,
     )
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port)  # this worker's own /metrics
     argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO"]
     argv += ["-Q", settings.queue, "--without-gossip", "--without-mingle"]
     if args.hostname:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from answer.drift import DriftMonitor
 from answer.extractive import ExtractiveGenerator
 from answer.llm import LlmGenerator
 from answer.perimeter import Perimeter
@@ -197,6 +198,11 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
         llm=llm,
         prompts=prompts,
         condenser=llm,
+        monitor=DriftMonitor(
+            settings.data_dir / "drift_baseline.json",
+            window=settings.drift_window,
+            threshold=settings.drift_psi_alert,
+        ),
     )
 
 

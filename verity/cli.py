@@ -420,6 +420,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.watch_dirs:
         raise UsageError("nothing to watch: set VERITY_WATCH_DIRS=name=/path[,name2=/path2]")
     service = _submitting_service(settings)
+    serve_metrics(settings)
     watcher = service.watcher(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -521,6 +522,14 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def serve_metrics(settings: Settings) -> None:
+    """A worker's or watcher's own /metrics, on `VERITY_METRICS_PORT` when set."""
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port)
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """`verity worker [--concurrency N]`: run ingest tasks from the Celery queue until stopped."""
     if not settings.broker_url:
@@ -538,10 +547,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         concurrency,
         indexing,
     )
-    if settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.metrics_port)  # this worker's own /metrics
+    serve_metrics(settings)
     argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO"]
     argv += ["-Q", settings.queue, "--without-gossip", "--without-mingle"]
     if args.hostname:

@@ -1,0 +1,38 @@
+# One image for every role: `verity serve` (api), `verity worker`, `verity watch`.
+FROM python:3.11-slim
+
+# libmagic: file type detection (unstructured); nothing else is needed for the fast PDF path.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libmagic1 \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+ENV PIP_NO_CACHE_DIR=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    VERITY_DATA_DIR=/data \
+    VERITY_MODEL_CACHE_DIR=/models \
+    VERITY_LOG_FORMAT=json
+
+# torch first and alone, from the CPU wheel index, so nothing pulls a CUDA build
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+COPY pyproject.toml requirements.lock ./
+COPY answer ./answer
+COPY catalog ./catalog
+COPY core ./core
+COPY index ./index
+COPY ingest ./ingest
+COPY prompts ./prompts
+COPY retrieve ./retrieve
+COPY schemas ./schemas
+COPY verity ./verity
+# editable: the prompts are read from /app/prompts beside the code
+RUN pip install -c requirements.lock -e . \
+ && pip install --no-deps -c requirements.lock unstructured-inference
+
+RUN useradd --create-home verity && mkdir -p /data /models /docs \
+ && chown verity /data /models /docs
+USER verity
+EXPOSE 8000
+ENTRYPOINT ["verity"]
+CMD ["serve", "--host", "0.0.0.0"]

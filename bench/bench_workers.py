@@ -1,0 +1,165 @@
+"""Celery workers on Redis: throughput, and crash trials (SIGKILL mid-ingest) at scale.
+
+    PYTHONPATH=. python bench/bench_workers.py crash --trials 10 --docs 100
+    PYTHONPATH=. python bench/bench_workers.py throughput --docs 300
+
+Needs Redis (VERITY_BENCH_REDIS_URL, default redis://127.0.0.1:6379/10) and PostgreSQL
+(VERITY_TEST_PG_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test): each run
+creates and drops its own database. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis
+from sqlalchemy import create_engine, func, select, text
+
+from catalog.tables import document_versions
+from core.settings import Settings
+from ingest.celery_app import create_app
+from ingest.celery_runner import CeleryRunner
+from schemas.tasks import IngestFile
+from tests.helpers.workers import start_worker, stop_worker
+from verity.wiring import open_catalog
+
+PG = os.environ.get("VERITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("VERITY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("mode", choices=["crash", "throughput"])
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--docs", type=int, default=100)
+    args = parser.parse_args()
+    database = f"verity_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'create database "{database}"'))
+    redis.Redis.from_url(REDIS).flushdb()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            run = crash if args.mode == "crash" else throughput
+            print(json.dumps(run(Path(folder), PG.rsplit("/", 1)[0] + f"/{database}", args)))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'drop database if exists "{database}" with (force)'))
+
+
+def environment(folder: Path, database_url: str) -> dict[str, str]:
+    env = {
+        "VERITY_DATA_DIR": str(folder / "data"),
+        "VERITY_DATABASE_URL": database_url,
+        "VERITY_BROKER_URL": REDIS,
+        "VERITY_QUEUE": f"verity-bench-{uuid.uuid4().hex[:6]}",
+        "VERITY_SETTLE_S": "0",
+        "VERITY_TASK_TIME_LIMIT_S": "10",
+        "VERITY_LOCK_TTL_S": "3",
+    }
+    os.environ.update(env)
+    return env
+
+
+def write_docs(root: Path, prefix: str, count: int) -> list[str]:
+    paths = []
+    for i in range(count):
+        rel = f"{prefix}/doc-{i:04d}.md"
+        (root / prefix).mkdir(parents=True, exist_ok=True)
+        words = " ".join(f"{prefix}w{i}x{j}" for j in range(120))
+        (root / rel).write_text(f"# {prefix} {i}\n\n{words}\n")
+        paths.append(rel)
+    return paths
+
+
+def crash(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    env = environment(folder, database_url)
+    settings = Settings()
+    catalog = open_catalog(settings)
+    root = folder / "kb"
+    root.mkdir()
+    catalog.register_source("kb", root)
+    runner = CeleryRunner(create_app(settings))
+    log = folder / "worker.log"
+    lost = duplicated = 0
+    recovery: list[float] = []
+    done_at_kill: list[int] = []
+    for trial in range(args.trials):
+        paths = write_docs(root, f"t{trial}", args.docs)
+        doc_ids = sorted(f"kb/{p}" for p in paths)
+        kill_after = random.randint(1, args.docs - 1)
+        worker = start_worker(env, log)
+        for rel in paths:
+            runner.submit(IngestFile(source="kb", rel_path=rel))
+        while len(catalog.current_versions(doc_ids)) < kill_after:
+            time.sleep(0.01)
+        stop_worker(worker, hard=True)
+        killed = time.monotonic()
+        done_at_kill.append(len(catalog.current_versions(doc_ids)))
+        worker = start_worker(env, log)
+        assert runner.join(timeout=600), "tasks did not finish"
+        recovery.append(time.monotonic() - killed)
+        stop_worker(worker)
+        query = (
+            select(document_versions.c.doc_id, func.count())
+            .where(document_versions.c.doc_id.in_(doc_ids))
+            .group_by(document_versions.c.doc_id)
+        )
+        with catalog.engine.connect() as conn:
+            counts = dict(conn.execute(query).all())
+        lost += sum(1 for d in doc_ids if d not in counts)
+        duplicated += sum(1 for n in counts.values() if n > 1)
+    runner.close()
+    dead = len(catalog.dead_letters.list())
+    catalog.close()
+    return {
+        "trials": args.trials,
+        "docs_per_trial": args.docs,
+        "done_at_kill_median": statistics.median(done_at_kill),
+        "lost": lost,
+        "duplicated": duplicated,
+        "dead_letters": dead,
+        "recovery_s_median": round(statistics.median(recovery), 1),
+        "recovery_s_max": round(max(recovery), 1),
+    }
+
+
+def throughput(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    env = environment(folder, database_url)
+    settings = Settings()
+    catalog = open_catalog(settings)
+    root = folder / "kb"
+    root.mkdir()
+    catalog.register_source("kb", root)
+    runner = CeleryRunner(create_app(settings))
+    figures: dict[str, Any] = {"docs": args.docs}
+    for workers in (1, 2):
+        paths = write_docs(root, f"w{workers}", args.docs)
+        started = [start_worker(env, folder / "worker.log") for _ in range(workers)]
+        runner.submit(IngestFile(source="kb", rel_path=paths[0]))  # warm: parser process up
+        assert runner.join(timeout=300)
+        began = time.monotonic()
+        for rel in paths[1:]:
+            runner.submit(IngestFile(source="kb", rel_path=rel))
+        assert runner.join(timeout=600)
+        figures[f"docs_per_s_{workers}_worker"] = round(
+            (len(paths) - 1) / (time.monotonic() - began), 1
+        )
+        for worker in started:
+            stop_worker(worker)
+    runner.close()
+    catalog.close()
+    return figures
+
+
+if __name__ == "__main__":
+    main()

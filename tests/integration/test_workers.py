@@ -8,16 +8,21 @@ during a drop loses nothing; a task that keeps killing its worker is dead-letter
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -36,7 +41,7 @@ from schemas.tasks import IngestFile
 from tests.conftest import _drop_pg_database, _fresh_pg_database
 from tests.helpers.documents import write
 from tests.helpers.index import edge_index
-from tests.helpers.workers import private_redis, start_worker, stop_worker
+from tests.helpers.workers import free_port, private_redis, start_worker, stop_worker
 
 REDIS_URL = os.environ.get("VERITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
@@ -323,3 +328,93 @@ def test_dead_letters_are_listed_by_the_cli_and_a_worker_needs_a_broker(
     )
     assert refused.returncode == 2
     assert "VERITY_BROKER_URL" in refused.stderr
+
+
+def post_json(url: str, body: dict[str, object]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+        return answer
+
+
+def test_up_with_workers_answers_from_what_the_workers_ingested(
+    tmp_path: Path, broker_url: str
+) -> None:
+    """The embedded index with workers: the watcher submits to Redis, a worker writes the
+    catalog (SQLite here), the API process follows the catalog into its Qdrant Edge index."""
+    root = tmp_path / "kb"
+    write(root / "billing.md", "# Billing\n\nRefunds reach the original card within five days.")
+    port = free_port()
+    env = {
+        "VERITY_DATA_DIR": str(tmp_path / "data"),
+        "VERITY_BROKER_URL": broker_url,
+        "VERITY_QUEUE": f"verity-test-{uuid.uuid4().hex[:8]}",
+        "VERITY_WATCH_DIRS": f"kb={root}",
+        "VERITY_DEBOUNCE_S": "0.2",
+        "VERITY_SETTLE_S": "0.3",
+        "VERITY_API_PORT": str(port),
+        "VERITY_FOLLOW_INTERVAL_S": "0.3",
+    }
+    full_env = {**os.environ, **env}
+    full_env.pop("VERITY_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "verity", "up"],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    worker = start_worker({**env, "VERITY_DATABASE_URL": ""}, tmp_path / "worker.log")
+    base = f"http://127.0.0.1:{port}"
+    question = {"question": "How long do refunds take?"}
+    try:
+        answer = wait_for_answer(base, question, lambda a: a["status"] == "answered", server)
+        assert answer["citations"][0]["version"] == 1 and "five days" in answer["text"]
+        write(root / "billing.md", "# Billing\n\nRefunds reach the original card within ten days.")
+        # meanwhile an answer may be declined as `index_changing`: the catalog has version 2
+        # and the index not yet (the snapshot contract refuses to cite version 1)
+        answer = wait_for_answer(base, question, lambda a: cites(a, "kb/billing.md", 2), server)
+        assert "ten days" in answer["text"]
+        upload = {
+            "source": "kb",
+            "path": "shipping.md",
+            "content_base64": base64.b64encode(
+                b"# Shipping\n\nParcels to Iceland take nine days by sea freight."
+            ).decode(),
+        }
+        assert post_json(f"{base}/v1/documents", upload)["action"] == "ingest"
+        iceland = {"question": "How long do parcels to Iceland take?"}
+        answer = wait_for_answer(
+            base,
+            iceland,
+            lambda a: cites(a, "kb/shipping.md", 1),
+            server,
+        )
+        assert "nine days" in answer["text"]
+    finally:
+        stop_worker(worker)
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output
+    assert "ingested kb/billing.md v2" in (tmp_path / "worker.log").read_text()
+
+
+def cites(answer: dict[str, Any], doc_id: str, version: int) -> bool:
+    return any(c["doc_id"] == doc_id and c["version"] == version for c in answer["citations"])
+
+
+def wait_for_answer(
+    base: str, question: dict[str, object], done: Any, server: subprocess.Popen[str]
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 180
+    while True:
+        assert time.monotonic() < deadline and server.poll() is None, "no such answer in time"
+        try:
+            answer = post_json(f"{base}/v1/chat", question)
+            if done(answer):
+                return answer
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.3)

@@ -42,6 +42,13 @@ class DeadLetters:
         with self.engine.connect() as conn:
             return [DeadLetter.model_validate(dict(r._mapping)) for r in conn.execute(query)]
 
+    def get(self, letter_id: int) -> DeadLetter | None:
+        """One dead letter."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(dead_letters).where(dead_letters.c.letter_id == letter_id))
+            found = row.first()
+        return DeadLetter.model_validate(dict(found._mapping)) if found else None
+
     def resolve(self, letter_id: int) -> bool:
         """Mark one dead letter handled (replayed or dismissed); False if there was none open."""
         table = dead_letters

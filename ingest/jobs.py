@@ -6,7 +6,7 @@ from catalog import Catalog
 from core.errors import NotFound
 from core.ports import TaskRunner
 from schemas.admin import Job, ReindexRequest
-from schemas.tasks import IngestFile
+from schemas.tasks import DeadLetter, IngestFile
 
 
 def start_reindex(catalog: Catalog, runner: TaskRunner, request: ReindexRequest) -> Job:
@@ -29,3 +29,13 @@ def start_reindex(catalog: Catalog, runner: TaskRunner, request: ReindexRequest)
             )
         )
     return job
+
+
+def replay_dead_letter(catalog: Catalog, runner: TaskRunner, letter_id: int) -> DeadLetter:
+    """Submit a dead letter's task again (its cause fixed) and mark the letter handled."""
+    letter = catalog.dead_letters.get(letter_id)
+    if letter is None or letter.resolved_at is not None:
+        raise NotFound(f"no open dead letter {letter_id}")
+    runner.submit(letter.task)
+    catalog.dead_letters.resolve(letter_id)
+    return letter

@@ -15,11 +15,12 @@ from catalog import Catalog
 from core.errors import Conflict, NotFound, RejectedFile
 from core.ports import TaskRunner
 from index.indexer import Indexer
-from ingest.jobs import start_reindex
+from ingest.jobs import replay_dead_letter, start_reindex
 from ingest.uploads import remove_document, store_upload
 from schemas import ReasonCode
 from schemas.admin import DocumentAccepted, DocumentUpload, Job, ReindexRequest, Role
 from schemas.answer import AuditRecord
+from schemas.tasks import DeadLetter
 from verity.auth import Auth
 
 #: Starts a rebuild for (model id, job id) off the request thread.
@@ -104,6 +105,16 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
             ],
             "answers": [a.model_dump(mode="json") for a in catalog.answers.failures(limit)],
         }
+
+    @router.post(
+        "/admin/dead-letters/{letter_id}/replay",
+        status_code=202,
+        dependencies=admin,
+        tags=["admin"],
+    )
+    def replay(letter_id: int) -> DeadLetter:
+        """Submit a dead letter's task again (after fixing its cause); the letter is resolved."""
+        return replay_dead_letter(catalog, side.runner, letter_id)
 
     @router.get("/admin/escalations", dependencies=admin, tags=["admin"])
     def escalations(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AuditRecord]:

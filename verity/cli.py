@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,11 @@ from core.errors import IndexBusy, VerityError
 from core.settings import Settings
 from core.telemetry import QUEUE_DEPTH
 from index.follower import IndexFollower
+from ingest.jobs import replay_dead_letter, start_reindex
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
 from retrieve.evaluate import evaluate, load_questions, relative_to_corpus, to_json
-from schemas.admin import Role
+from schemas.admin import ReindexRequest, Role
 from schemas.answer import Answer, ChatRequest, SearchFilters
 from schemas.tasks import IngestFile, Reindex, Task, TaskResult
 from verity.telemetry import configure, configure_logging
@@ -105,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     failures.add_argument("--all", action="store_true", help="include resolved failures")
     failures.add_argument(
         "--dead", action="store_true", help="dead letters: tasks the workers gave up on"
+    )
+    failures.add_argument(
+        "--replay", type=int, metavar="ID", help="submit a dead letter's task again; resolve it"
     )
     failures.set_defaults(handler=cmd_failures)
 
@@ -266,12 +270,23 @@ def _source_of(service: IngestService, path: Path, source: str | None) -> tuple[
 
 
 def _run_all(service: IngestService, tasks: list[Task]) -> TaskResult:
+    before = len(service.runner.results())
+    for task in tasks:
+        service.runner.submit(task)
+    return _collect(service, before)
+
+
+def _collect(
+    service: IngestService, before: int, progress: Callable[[], None] | None = None
+) -> TaskResult:
+    """Wait for the submitted tasks (reporting progress each second); their summed counts."""
     total = TaskResult(task=Reindex())
     runner = service.runner
-    before = len(runner.results())
-    for task in tasks:
-        runner.submit(task)
-    runner.join()
+    while not runner.join(timeout=1.0):
+        if progress is not None:
+            progress()
+    if progress is not None:
+        progress()
     for result in runner.results()[before:]:
         add_counts(total, result)
         if result.error and (result.failed or result.deferred):
@@ -317,7 +332,17 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
-    """`verity failures [--json] [--all] [--dead]`."""
+    """`verity failures [--json] [--all] [--dead] [--replay ID]`."""
+    if args.replay is not None:
+        service = _submitting_service(settings)
+        try:
+            letter = replay_dead_letter(service.catalog, service.runner, args.replay)
+            total = _collect(service, 0)
+        finally:
+            service.close()
+        print(f"replayed dead letter {letter.letter_id} ({letter.task.kind})", file=sys.stderr)
+        _print_summary(total, args.json)
+        return 0
     catalog = open_catalog(settings)
     try:
         if args.dead:
@@ -368,7 +393,16 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
         return _rebuild(settings, args.model or settings.embedding_key, args.json)
     service = _submitting_service(settings)
     try:
-        total = _run_all(service, [Reindex(doc_id=args.doc, source=args.source)])
+        request = ReindexRequest(doc_id=args.doc, source=args.source, all=args.all)
+        before = len(service.runner.results())
+        job = start_reindex(service.catalog, service.runner, request)
+        progress = ProgressLine("reindex", "documents")
+
+        def report() -> None:
+            state = service.catalog.jobs.get(job.job_id)
+            progress(state.done, state.total)
+
+        total = _collect(service, before, report)
     finally:
         service.close()
     _print_summary(total, args.json)

@@ -258,8 +258,15 @@ class IngestService:
             lambda source, root: plan(self.catalog, source, root),
             debounce_s=settings.debounce_s,
             reconcile_interval_s=settings.reconcile_interval_s,
-            periodic_tasks=(SyncIndex(),) if self.context.indexer is not None else (),
+            periodic_tasks=(SyncIndex(),) if self._heals_index(settings) else (),
         )
+
+    def _heals_index(self, settings: Settings) -> bool:
+        """Whether this process's periodic reconcile also syncs the whole index: when whoever
+        runs its tasks holds the index (this process, or workers writing a Qdrant server)."""
+        if settings.broker_url:
+            return workers_write_index(settings)
+        return self.context.indexer is not None
 
     def register(self, source: str, root: Path) -> None:
         """Remember a source folder."""

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from core.settings import Settings
 from ingest.reconcile import plan
 from schemas.admin import Role
+from schemas.tasks import IngestFile
 from tests.helpers.documents import write
 from verity.admin import AdminSide
 from verity.api import create_app
@@ -50,6 +51,7 @@ ADMIN_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("get", "/admin/failures", None),
     ("get", "/admin/escalations", None),
     ("get", "/admin/answers?status=declined", None),
+    ("post", "/admin/dead-letters/1/replay", None),
 ]
 
 
@@ -81,6 +83,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     indexer = service.context.indexer
     assert indexer is not None
     keys = {role: service.catalog.keys.create(role).key for role in Role}
+    letter = IngestFile(source="kb", rel_path="billing.md")
+    service.catalog.dead_letters.record("t-1", letter, "redelivered", "died thrice", 3)
     app = create_app(
         build_answer_service(settings, indexer),
         lambda: readiness(indexer),
@@ -265,7 +269,9 @@ def test_failures_escalations_and_audits_are_listed_for_admins(served: Served) -
     )
     failures = served.client.get("/admin/failures", headers=admin).json()
     assert [f["doc_id"] for f in failures["ingest"]] == ["kb/broken.pdf"]
-    assert failures["dead_letters"] == [] and failures["answers"] == []
+    assert failures["dead_letters"] == [] and failures["answers"] == []  # replayed: resolved
+    replayed = served.client.post("/admin/dead-letters/1/replay", headers=admin)
+    assert replayed.status_code == 404  # not open any more
     declined = served.client.get("/admin/answers?status=declined", headers=admin).json()
     assert any(a["question"] == "Who won the 1954 World Cup?" for a in declined)
     assert all(a["answer"]["status"] == "declined" for a in declined)

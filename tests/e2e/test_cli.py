@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
+from catalog import Catalog
 from index.embedding import DEFAULT_MODEL
+from schemas.tasks import IngestFile
 from tests.helpers.documents import build_docx, build_pdf, write
 
 SUMMARY = {
@@ -215,8 +217,29 @@ def test_eval_over_a_new_release_cites_only_current_versions(tmp_path: Path) -> 
 
 def test_reindex_of_unchanged_documents_creates_nothing(tmp_path: Path, folder: Path) -> None:
     verity(tmp_path, "ingest", str(folder))
-    result = json.loads(verity(tmp_path, "reindex", "--all", "--json").stdout)
+    run = verity(tmp_path, "reindex", "--all", "--json")
+    result = json.loads(run.stdout)
     assert (result["unchanged"], result["versions_created"]) == (4, 0)
+    assert "reindex: 4/4 documents" in run.stderr  # progress, from the job
+    one = json.loads(verity(tmp_path, "reindex", "--doc", "help/billing.md", "--json").stdout)
+    assert (one["documents"], one["unchanged"]) == (1, 1)
+    missing = verity(tmp_path, "reindex", "--doc", "help/nope.md", check=False)
+    assert missing.returncode == 2 and "no current document" in missing.stderr
+
+
+def test_a_dead_letter_is_listed_and_replayed(tmp_path: Path, folder: Path) -> None:
+    verity(tmp_path, "ingest", str(folder))
+    catalog = Catalog(f"sqlite:///{tmp_path / 'data' / 'catalog.db'}")
+    task = IngestFile(source="help", rel_path="billing.md")
+    catalog.dead_letters.record("t-9", task, "retries_exhausted", "index down", 6)
+    catalog.close()
+    [letter] = json.loads(verity(tmp_path, "failures", "--dead", "--json").stdout)
+    assert (letter["task_id"], letter["reason"]) == ("t-9", "retries_exhausted")
+    replay = verity(tmp_path, "failures", "--replay", str(letter["letter_id"]), "--json")
+    assert json.loads(replay.stdout)["unchanged"] == 1
+    assert json.loads(verity(tmp_path, "failures", "--dead", "--json").stdout) == []
+    again = verity(tmp_path, "failures", "--replay", str(letter["letter_id"]), check=False)
+    assert again.returncode == 2 and "no open dead letter" in again.stderr
 
 
 def test_rebuild_for_a_new_model_swaps_collections_and_search_follows(

@@ -183,6 +183,7 @@ def test_alerts_reach_the_webhook_after_a_failed_delivery(webhook: str) -> None:
 def test_an_ingest_failure_raises_an_alert(client: TestClient, tmp_path: Path) -> None:
     alerts: list[dict[str, Any]] = []
     set_sink(alerts.append)
+    SPANS.clear()
     try:
         settings = Settings(data_dir=tmp_path / "data")
         write(tmp_path / "kb" / "bad.pdf", "%PDF-1.4 nothing else")
@@ -196,6 +197,11 @@ def test_an_ingest_failure_raises_an_alert(client: TestClient, tmp_path: Path) -
         set_sink(None)
     [alert] = alerts
     assert alert["kind"] == "ingest_failure" and alert["details"]["doc_id"] == "kb/bad.pdf"
+    # the ingest task is traced too: the task span holds the parse span
+    spans = {span.name: span for span in SPANS.get_finished_spans()}
+    assert spans["verity.task"].attributes == {"kind": "ingest_file"}
+    parse = spans["verity.parse"]
+    assert parse.parent is not None and parse.parent.span_id == spans["verity.task"].context.span_id
 
 
 def test_psi_is_near_zero_for_the_same_distribution_and_large_for_a_shift() -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from core.telemetry import INDEX_LAG
 from index.indexer import Indexer
 from index.sync import IndexChange
 
@@ -33,10 +34,16 @@ class IndexFollower:
     def catch_up(self) -> IndexChange:
         """Sync every document changed since the last call (all of them on the first)."""
         since = None if self._cursor is None else self._cursor - self.overlap
-        doc_ids, latest = self.indexer.catalog.changed_since(since)
+        catalog = self.indexer.catalog
+        doc_ids, latest = catalog.changed_since(since)
         total = IndexChange()
         for doc_id in doc_ids:
-            total.add(self.indexer.sync_document(doc_id))
+            change = self.indexer.sync_document(doc_id)
+            document = catalog.document(doc_id)
+            if change.changed and document is not None:  # searchable now: since the commit
+                lag = datetime.now(UTC) - document.updated_at
+                INDEX_LAG.observe(max(0.0, lag.total_seconds()))
+            total.add(change)
         self._cursor = latest
         if total.changed:
             log.info(

@@ -30,7 +30,7 @@ from pydantic import TypeAdapter
 from core.alerts import raise_alert
 from core.errors import ConcurrentUpdate
 from core.settings import Settings
-from core.telemetry import DEAD_LETTERS
+from core.telemetry import DEAD_LETTERS, TRACE_ID
 from ingest.deliveries import Deliveries, lock_name
 from ingest.tasks import IngestContext, run_task
 from schemas.tasks import Task, TaskResult
@@ -129,6 +129,21 @@ class WorkerSide:
     ) -> dict[str, Any]:
         """Run one task message (the body of the Celery task `verity.run_task`)."""
         task = TASKS.validate_python(payload)
+        request = request_task.request
+        token = TRACE_ID.set(str(request.id).replace("-", ""))  # log lines name the task
+        try:
+            return self._deliver(request_task, task, payload, deferrals, failures)
+        finally:
+            TRACE_ID.reset(token)
+
+    def _deliver(
+        self,
+        request_task: CeleryTask,
+        task: Task,
+        payload: dict[str, Any],
+        deferrals: int,
+        failures: int,
+    ) -> dict[str, Any]:
         request = request_task.request
         key = f"{request.id}:{request.retries}"
         deliveries = self.deliveries()

@@ -24,6 +24,7 @@ from typing import Any
 import redis
 from sqlalchemy import create_engine, func, select, text
 
+from catalog import Catalog
 from catalog.tables import document_versions
 from core.settings import Settings
 from ingest.celery_app import create_app
@@ -70,6 +71,17 @@ def environment(folder: Path, database_url: str) -> dict[str, str]:
     return env
 
 
+def setup(folder: Path, database_url: str) -> tuple[dict[str, str], Catalog, Path, CeleryRunner]:
+    """Worker settings, the catalog with source `kb` registered, and a submitting runner."""
+    env = environment(folder, database_url)
+    settings = Settings()
+    catalog = open_catalog(settings)
+    root = folder / "kb"
+    root.mkdir()
+    catalog.register_source("kb", root)
+    return env, catalog, root, CeleryRunner(create_app(settings))
+
+
 def write_docs(root: Path, prefix: str, count: int) -> list[str]:
     paths = []
     for i in range(count):
@@ -82,13 +94,7 @@ def write_docs(root: Path, prefix: str, count: int) -> list[str]:
 
 
 def crash(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
-    env = environment(folder, database_url)
-    settings = Settings()
-    catalog = open_catalog(settings)
-    root = folder / "kb"
-    root.mkdir()
-    catalog.register_source("kb", root)
-    runner = CeleryRunner(create_app(settings))
+    env, catalog, root, runner = setup(folder, database_url)
     log = folder / "worker.log"
     lost = duplicated = 0
     recovery: list[float] = []
@@ -134,13 +140,7 @@ def crash(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str
 
 
 def throughput(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
-    env = environment(folder, database_url)
-    settings = Settings()
-    catalog = open_catalog(settings)
-    root = folder / "kb"
-    root.mkdir()
-    catalog.register_source("kb", root)
-    runner = CeleryRunner(create_app(settings))
+    env, catalog, root, runner = setup(folder, database_url)
     figures: dict[str, Any] = {"docs": args.docs}
     for workers in (1, 2):
         paths = write_docs(root, f"w{workers}", args.docs)

@@ -33,6 +33,7 @@ from verity.telemetry import configure, configure_logging
 from verity.wiring import (
     IngestService,
     build_answer_service,
+    build_app,
     build_indexer,
     build_ingest,
     build_retriever,
@@ -40,7 +41,6 @@ from verity.wiring import (
     close_retriever,
     model_change_pending,
     open_catalog,
-    readiness,
     rebuild_in_background,
     retriever_for,
     workers_write_index,
@@ -477,10 +477,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """`verity serve` (the API) and `verity up` (the API and the watcher, one process)."""
     import uvicorn
 
-    from verity.admin import AdminSide
-    from verity.api import create_app
-    from verity.auth import Auth
-
     if args.command == "up" and not settings.watch_dirs:
         raise UsageError("nothing to watch: set VERITY_WATCH_DIRS=name=/path[,name2=/path2]")
     service = build_ingest(settings)
@@ -499,19 +495,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             follower.start()  # workers write the catalog; this process owns the embedded index
         if model_change_pending(settings, indexer):
             rebuild_in_background(indexer, settings.embedding_key)
-        app = create_app(
-            build_answer_service(settings, indexer),
-            lambda: readiness(indexer),
-            auth=Auth(indexer.catalog, allow_local=settings.allow_local_without_key),
-            admin=AdminSide(
-                catalog=indexer.catalog,
-                runner=service.runner,
-                indexer=indexer,
-                start_rebuild=lambda model, job: rebuild_in_background(indexer, model, job),
-                default_model=settings.embedding_key,
-                max_upload_bytes=int(settings.max_file_mb * 2**20),
-            ),
-        )
+        app = build_app(settings, service)
         host, port = args.host or settings.api_host, args.port or settings.api_port
         logging.getLogger("verity").info("serving on http://%s:%d (docs: /docs)", host, port)
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the

@@ -17,7 +17,7 @@ from answer.perimeter import Perimeter
 from answer.prompts import load_prompts
 from answer.service import AnswerPolicy, AnswerService
 from catalog import Catalog
-from core.errors import CatalogError
+from core.errors import CatalogError, ConfigError
 from core.model_ids import split_backend
 from core.ports import CollectionStore, Embedder, Fusion, TaskRunner
 from core.settings import Settings
@@ -37,6 +37,7 @@ from schemas.tasks import SyncIndex
 
 if TYPE_CHECKING:
     from celery import Celery
+    from fastapi import FastAPI
 
 MB = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -329,3 +330,27 @@ def build_worker_app(settings: Settings) -> Celery:
 
     with_index = workers_write_index(settings)
     return create_app(settings, lambda: build_context(settings, with_index))
+
+
+def build_app(settings: Settings, service: IngestService) -> FastAPI:
+    """The HTTP API over a wired ingest service: answers, admin routes, API keys."""
+    from verity.admin import AdminSide
+    from verity.api import create_app
+    from verity.auth import Auth
+
+    indexer = service.context.indexer
+    if indexer is None:
+        raise ConfigError("the API needs the index: build the ingest service with it")
+    return create_app(
+        build_answer_service(settings, indexer),
+        lambda: readiness(indexer),
+        auth=Auth(indexer.catalog, allow_local=settings.allow_local_without_key),
+        admin=AdminSide(
+            catalog=indexer.catalog,
+            runner=service.runner,
+            indexer=indexer,
+            start_rebuild=lambda model, job: rebuild_in_background(indexer, model, job),
+            default_model=settings.embedding_key,
+            max_upload_bytes=int(settings.max_file_mb * MB),
+        ),
+    )

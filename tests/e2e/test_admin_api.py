@@ -18,20 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.settings import Settings
-from ingest.reconcile import plan
 from schemas.admin import Role
 from schemas.tasks import IngestFile
-from tests.helpers.documents import write
-from verity.admin import AdminSide
+from tests.helpers.index import ingested
 from verity.api import create_app
 from verity.auth import Auth
-from verity.wiring import (
-    IngestService,
-    build_answer_service,
-    build_ingest,
-    readiness,
-    rebuild_in_background,
-)
+from verity.wiring import IngestService, build_answer_service, build_app, readiness
 
 DOCS = {
     "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n",
@@ -72,32 +64,17 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("admin")
-    for name, text in DOCS.items():
-        write(root / "kb" / name, text)
-    settings = Settings(data_dir=root / "data", settle_s=0)
-    service = build_ingest(settings)
-    service.register("kb", root / "kb")
-    for task in plan(service.catalog, "kb", (root / "kb").resolve()):
-        service.runner.submit(task)
-    assert service.runner.join(120)
-    indexer = service.context.indexer
-    assert indexer is not None
+    settings = Settings(
+        data_dir=root / "data",
+        settle_s=0,
+        max_file_mb=MAX_UPLOAD / 2**20,
+        allow_local_without_key=False,
+    )
+    service = ingested(root, DOCS, settings)
     keys = {role: service.catalog.keys.create(role).key for role in Role}
     letter = IngestFile(source="kb", rel_path="billing.md")
     service.catalog.dead_letters.record("t-1", letter, "redelivered", "died thrice", 3)
-    app = create_app(
-        build_answer_service(settings, indexer),
-        lambda: readiness(indexer),
-        auth=Auth(service.catalog, allow_local=False),
-        admin=AdminSide(
-            catalog=service.catalog,
-            runner=service.runner,
-            indexer=indexer,
-            start_rebuild=lambda model, job: rebuild_in_background(indexer, model, job),
-            default_model=settings.embedding_key,
-            max_upload_bytes=MAX_UPLOAD,
-        ),
-    )
+    app = build_app(settings, service)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Served(client, service, root / "kb", keys)
     service.close()

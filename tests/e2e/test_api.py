@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 from catalog import Catalog
 from core.settings import Settings
 from index.indexer import Indexer
-from ingest.reconcile import plan
 from schemas.answer import Answer
-from tests.helpers.documents import write
+from tests.helpers.index import ingested
 from verity.api import create_app
-from verity.wiring import build_answer_service, build_ingest, readiness
+from verity.wiring import build_answer_service, readiness
 
 DOCS = {
     "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n",
@@ -30,13 +29,7 @@ PROBLEM = "application/problem+json"
 @pytest.fixture(scope="module")
 def indexer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexer]:
     root = tmp_path_factory.mktemp("api")
-    for name, text in DOCS.items():
-        write(root / "kb" / name, text)
-    service = build_ingest(Settings(data_dir=root / "data"))
-    service.register("kb", root / "kb")
-    for task in plan(service.catalog, "kb", (root / "kb").resolve()):
-        service.runner.submit(task)
-    assert service.runner.join(120)
+    service = ingested(root, DOCS, Settings(data_dir=root / "data"))
     assert service.context.indexer is not None
     yield service.context.indexer
     service.close()

@@ -12,7 +12,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,6 +19,7 @@ from catalog import Catalog
 from index.embedding import DEFAULT_MODEL
 from schemas.tasks import IngestFile
 from tests.helpers.documents import build_docx, build_pdf, write
+from tests.helpers.http import post_json
 
 SUMMARY = {
     "documents",
@@ -343,15 +343,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def post_json(url: str, body: dict[str, object]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        answer: dict[str, Any] = json.loads(response.read())
-        return answer
 
 
 def test_up_serves_answers_that_follow_an_edit_and_ask_goes_through_it(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from core.settings import Settings
 from core.telemetry import TRACE_ID
 from ingest.reconcile import plan
 from tests.helpers.documents import write
+from tests.helpers.index import ingested
 from verity.alerts import WebhookSink
 from verity.api import create_app
 from verity.telemetry import JsonFormatter
@@ -43,14 +44,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     provider.add_span_processor(SimpleSpanProcessor(SPANS))
     trace.set_tracer_provider(provider)  # the process's provider, as `VERITY_OTLP_ENDPOINT` does
     root = tmp_path_factory.mktemp("obs")
-    for name, text in DOCS.items():
-        write(root / "kb" / name, text)
     settings = Settings(data_dir=root / "data")
-    service = build_ingest(settings)
-    service.register("kb", root / "kb")
-    for task in plan(service.catalog, "kb", (root / "kb").resolve()):
-        service.runner.submit(task)
-    assert service.runner.join(120)
+    service = ingested(root, DOCS, settings)
     indexer = service.context.indexer
     assert indexer is not None
     app = create_app(build_answer_service(settings, indexer), lambda: readiness(indexer))

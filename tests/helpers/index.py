@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.settings import Settings
 from index.active import ActiveIndex, Embedders
 from index.edge_store import EdgeCollections
 from index.embedding import DEFAULT_MODEL
+from ingest.reconcile import plan
+from tests.helpers.documents import write
+from verity.wiring import IngestService, build_ingest
 
 
 def edge_index(
@@ -20,3 +24,15 @@ def edge_index(
         bm25_avg_len=bm25_avg_len,
         generation=0,
     )
+
+
+def ingested(root: Path, docs: dict[str, str], settings: Settings) -> IngestService:
+    """An ingest service (with its index) over `docs` written into `root/kb` and ingested."""
+    for name, text in docs.items():
+        write(root / "kb" / name, text)
+    service = build_ingest(settings)
+    service.register("kb", root / "kb")
+    for task in plan(service.catalog, "kb", (root / "kb").resolve()):
+        service.runner.submit(task)
+    assert service.runner.join(120)
+    return service

@@ -40,6 +40,7 @@ from ingest.deliveries import Deliveries
 from schemas.tasks import IngestFile
 from tests.conftest import _drop_pg_database, _fresh_pg_database
 from tests.helpers.documents import write
+from tests.helpers.http import post_json
 from tests.helpers.index import edge_index
 from tests.helpers.workers import free_port, private_redis, start_worker, stop_worker
 
@@ -328,15 +329,6 @@ def test_dead_letters_are_listed_by_the_cli_and_a_worker_needs_a_broker(
     )
     assert refused.returncode == 2
     assert "VERITY_BROKER_URL" in refused.stderr
-
-
-def post_json(url: str, body: dict[str, object]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        answer: dict[str, Any] = json.loads(response.read())
-        return answer
 
 
 def test_up_with_workers_answers_from_what_the_workers_ingested(

@@ -52,3 +52,33 @@ def is_underspecified(question: str) -> bool:
     """True for a question that refers back to something and names almost nothing itself."""
     content = [w for w in re.findall(r"[a-z0-9']+", question.lower()) if w not in _FUNCTION_WORDS]
     return bool(_REFERS_BACK.search(question)) and len(content) <= 2
+
+
+def bounded_history(
+    history: list[ConversationTurn],
+    *,
+    recent: int = 6,
+    turn_words: int = 60,
+    summary_words: int = 80,
+) -> list[str]:
+    """The conversation as lines a model can read, bounded however long it grows: the last
+    `recent` turns (each cut to `turn_words`), after one line summarising the earlier ones
+    (the user's earlier questions, newest kept first when the line runs out of room)."""
+    older, latest = history[:-recent] if recent else history, history[-recent:] if recent else []
+    lines = [f"{t.role}: {_cut(t.text, turn_words)}" for t in latest]
+    asked = [_cut(t.text, 15) for t in older if t.role == "user"]
+    if asked:
+        kept: list[str] = []
+        for question in reversed(asked):
+            if sum(len(q.split()) for q in kept) + len(question.split()) > summary_words:
+                break
+            kept.insert(0, question)
+        skipped = len(asked) - len(kept)
+        more = f" (and {skipped} earlier)" if skipped else ""
+        lines.insert(0, f"summary: earlier the user asked{more}: " + " | ".join(kept))
+    return lines
+
+
+def _cut(text: str, words: int) -> str:
+    parts = text.split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")

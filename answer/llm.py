@@ -11,6 +11,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from answer.condense import bounded_history
 from answer.prompts import Prompt
 from core.errors import GeneratorUnavailable
 from core.ports import Embedder
@@ -59,7 +60,7 @@ class LlmGenerator:
         """A standalone search query for a follow-up, written by the model (one line)."""
         if self.condense_prompt is None:
             raise GeneratorUnavailable("no condense prompt configured")
-        lines = "\n".join(f"{t.role}: {t.text}" for t in history[-6:])
+        lines = "\n".join(bounded_history(history))
         content = self.condense_prompt.render(history=lines, question=question)
         reply = self._complete([{"role": "user", "content": content}], json_mode=False)
         query = next((line.strip() for line in reply.splitlines() if line.strip()), "")

@@ -52,6 +52,9 @@ from schemas.answer import (
 
 log = logging.getLogger(__name__)
 
+#: Turns read per question: the recent ones verbatim, the rest summarised (`bounded_history`).
+HISTORY_TURNS = 40
+
 
 @dataclass(frozen=True)
 class AnswerPolicy:
@@ -106,7 +109,7 @@ class AnswerService:
             raise NotFound(f"no conversation {request.conversation_id!r}; omit it to start one")
         conversation_id = request.conversation_id or uuid.uuid4().hex
         with stage("answer"):
-            history = conversations.turns(conversation_id, last=12)
+            history = conversations.turns(conversation_id, last=HISTORY_TURNS)
             with stage("condense"):
                 condensed = condense(
                     request.question, history, user_turns=self.policy.history_user_turns

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from answer.citations import cite
-from answer.condense import condense, is_underspecified
+from answer.condense import bounded_history, condense, is_underspecified
 from answer.perimeter import Perimeter
 from answer.sentences import answer_sentences, looks_like_code, split_sentences
 from answer.validation import check_draft
@@ -123,6 +123,24 @@ def test_a_long_history_stays_bounded() -> None:
     history = [turn(i, "user", "word " * 100) for i in range(1, 30)]
     condensed = condense("and then?", history, user_turns=5, max_words=120)
     assert len(condensed.query.split()) == 120 and condensed.query.endswith("and then?")
+
+
+def test_a_long_conversation_is_summarised_for_the_model_within_bounds() -> None:
+    history = []
+    for i in range(1, 41):
+        history.append(turn(2 * i - 1, "user", f"question {i} about topic{i} " + "detail " * 30))
+        history.append(turn(2 * i, "agent", "an answer " * 200))
+    lines = bounded_history(history, recent=6, turn_words=60, summary_words=80)
+    assert len(lines) == 7
+    summary, recent = lines[0], lines[1:]
+    assert summary.startswith("summary: earlier the user asked (and ")
+    assert "topic37" in summary and "topic1 " not in summary  # the newest earlier questions
+    assert "topic38" not in summary  # turn 75 onwards is among the recent lines instead
+    assert recent[0].startswith("user: question 38 about topic38")
+    assert all(len(line.split()) <= 62 for line in recent)  # role + 60 words + "…"
+    assert len(" ".join(lines).split()) <= 80 + 6 * 62 + 20
+    short = bounded_history(history[:4], recent=6)
+    assert [line.split(":")[0] for line in short] == ["user", "agent", "user", "agent"]
 
 
 @pytest.mark.parametrize(

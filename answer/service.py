@@ -63,6 +63,7 @@ class AnswerPolicy:
     k: int = 8
     perimeter: Perimeter = field(default_factory=Perimeter)
     snapshot_retries: int = 2
+    snapshot_wait_s: float = 0.2  # before a re-retrieval (doubling): the index catching up
     history_user_turns: int = 2
     max_repairs: int = 2
     on_invalid: Literal["decline", "extractive"] = "decline"  # fail-closed by default
@@ -144,11 +145,13 @@ class AnswerService:
     def _answer(self, work: _Work) -> Answer:
         if work.condensed.underspecified:
             return self._decline(work, DeclineReason.UNDERSPECIFIED)
-        for _ in range(1 + self.policy.snapshot_retries):
+        for attempt in range(1 + self.policy.snapshot_retries):
             answer = self._attempt_once(work)
             if answer is not None:
                 return answer
             SNAPSHOT_RETRIEVALS.inc()
+            if attempt < self.policy.snapshot_retries:  # the index may lag the catalog a moment
+                time.sleep(self.policy.snapshot_wait_s * 2**attempt)
         return self._decline(work, DeclineReason.INDEX_CHANGING)
 
     def _attempt_once(self, work: _Work) -> Answer | None:

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     snapshot_retries: int = Field(
         default=2, ge=0, le=5, description="re-retrievals when cited versions changed meanwhile"
     )
+    snapshot_wait_s: float = Field(
+        default=0.2,
+        ge=0,
+        le=5,
+        description="wait before a re-retrieval (doubling each time): the index catching up",
+    )
     llm_url: str | None = Field(
         default=None, description="an OpenAI-compatible endpoint (…/v1); unset: extractive only"
     )

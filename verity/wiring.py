@@ -175,6 +175,7 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
             settings.decline_below, max(settings.escalate_below, settings.decline_below)
         ),
         snapshot_retries=settings.snapshot_retries,
+        snapshot_wait_s=settings.snapshot_wait_s,
         max_repairs=settings.max_repairs,
         on_invalid=settings.failure_posture,
     )

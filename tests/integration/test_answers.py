@@ -160,6 +160,10 @@ def test_a_document_that_keeps_changing_ends_in_an_honest_decline(world: World) 
     assert answer.decline_reason is DeclineReason.INDEX_CHANGING
     assert answer.retrievals == 1 + service.policy.snapshot_retries
     assert answer.citations == []
+    # it gave the index time to catch up between tries: 0.2 s, then 0.4 s by default
+    policy = service.policy
+    waits = sum(policy.snapshot_wait_s * 2**i for i in range(policy.snapshot_retries))
+    assert answer.latency_ms >= 1000 * waits
 
 
 @dataclass

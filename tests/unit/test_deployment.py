@@ -86,3 +86,9 @@ def test_alert_rules_watch_metrics_that_exist() -> None:
     used = {name for expr in exprs for name in re.findall(r"\b(verity_[a-z_]+)", expr)}
     base = {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in used}
     assert base <= known | {n.removesuffix("_total") for n in known}, sorted(base - known)
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [n for n in Settings.model_fields if f"`VERITY_{n.upper()}`" not in readme]
+    assert not missing, f"document these settings in README.md: {missing}"

@@ -25,7 +25,7 @@ from catalog.dead_letters import DeadLetters
 from catalog.failures import FailureLog
 from catalog.index_state import EmbeddingCache, IndexGenerations
 from catalog.tables import chunks, document_versions, documents, sources, tombstones
-from core.errors import CatalogError, ConcurrentUpdate, SourceConflict
+from core.errors import CatalogError, ConcurrentUpdate, NotFound, SourceConflict
 from schemas import Chunk, ChunkDiff, DocumentStatus, DocumentVersion, SourceDocument, Tombstone
 from schemas.migrations import CURRENT_VERSIONS, load_record
 
@@ -166,6 +166,13 @@ class Catalog:
         """Every registered source and its root folder."""
         with self.engine.connect() as conn:
             return {r.name: Path(r.root) for r in conn.execute(select(sources))}
+
+    def source_root(self, name: str) -> Path:
+        """The root folder of a registered source (`NotFound` names the known ones)."""
+        roots = self.source_roots()
+        if name not in roots:
+            raise NotFound(f"unknown source {name!r}; known: {sorted(roots)}")
+        return roots[name]
 
     # -- reading --------------------------------------------------------------------------
 

@@ -39,8 +39,8 @@ class IndexFollower:
         total = IndexChange()
         for doc_id in doc_ids:
             change = self.indexer.sync_document(doc_id)
-            document = catalog.document(doc_id)
-            if change.changed and document is not None:  # searchable now: since the commit
+            document = catalog.document(doc_id) if change.changed else None
+            if document is not None:  # searchable now: since the commit
                 lag = datetime.now(UTC) - document.updated_at
                 INDEX_LAG.observe(max(0.0, lag.total_seconds()))
             total.add(change)

@@ -155,19 +155,16 @@ class WorkerSide:
                 "not tried again"
             )
             return self._dead_letter(request_task, task, "redelivered", message, count - 1)
+        name = lock_name(task)
         try:
-            with deliveries.document_lock(
-                lock_name(task), self.settings.lock_ttl_s, LOCK_WAIT_S
-            ) as held:
+            with deliveries.document_lock(name, self.settings.lock_ttl_s, LOCK_WAIT_S) as held:
                 if not held:
-                    raise ConcurrentUpdate(f"{lock_name(task)} is being indexed by another worker")
+                    raise ConcurrentUpdate(f"{name} is being indexed by another worker")
                 result = run_task(self.context(), task)
         except ConcurrentUpdate as exc:
-            deliveries.finished(key)
             log.info("task %s: %s; again in a moment", request.id, exc)
             raise request_task.retry(countdown=0.5) from exc
         except Exception as exc:
-            deliveries.finished(key)
             if failures >= self.settings.task_retries:
                 message = f"gave up after {failures + 1} attempts: {type(exc).__name__}: {exc}"
                 return self._dead_letter(
@@ -178,7 +175,8 @@ class WorkerSide:
             raise request_task.retry(
                 args=[payload, deferrals, failures + 1], exc=exc, countdown=delay
             ) from exc
-        deliveries.finished(key)
+        finally:  # this delivery ended (in a result, a retry or a dead letter): not a crash
+            deliveries.finished(key)
         if result.deferred and deferrals < MAX_DEFERRALS:
             raise request_task.retry(
                 args=[payload, deferrals + 1, failures], countdown=max(self.settings.settle_s, 0.25)
@@ -205,7 +203,4 @@ class WorkerSide:
         with self._building:
             context, self._context = self._context, None
         if context is not None:
-            context.parser.close()
-            if context.indexer is not None:
-                context.indexer.active.close()
-            context.catalog.close()
+            context.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from catalog import Catalog
 from core.alerts import raise_alert
-from core.errors import CatalogError, FileUnstable, IngestError
+from core.errors import FileUnstable, IngestError
 from core.ids import document_id, sha256_hex
 from core.telemetry import INDEX_LAG, INGEST_EVENTS, INGEST_FAILURES, stage
 from index.indexer import Indexer
@@ -55,10 +55,14 @@ class IngestContext:
 
     def root(self, source: str) -> Path:
         """The root folder of a registered source."""
-        roots = self.catalog.source_roots()
-        if source not in roots:
-            raise CatalogError(f"unknown source {source!r}; known: {sorted(roots)}")
-        return roots[source]
+        return self.catalog.source_root(source)
+
+    def close(self) -> None:
+        """Stop the parser process, release the index and the database."""
+        self.parser.close()
+        if self.indexer is not None:
+            self.indexer.active.close()
+        self.catalog.close()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from catalog import Catalog
 from core.errors import NotFound, RejectedFile
@@ -18,7 +18,7 @@ def store_upload(
     catalog: Catalog, source: str, rel_path: str, data: bytes, max_bytes: int
 ) -> IngestFile:
     """Write `data` to `rel_path` inside the source's folder, atomically; the task to ingest it."""
-    root = _root(catalog, source)
+    root = catalog.source_root(source)
     check_name(rel_path)
     parts = PurePosixPath(rel_path).parts
     if rel_path.startswith("/") or "\\" in rel_path or not parts or ".." in parts:
@@ -57,12 +57,5 @@ def remove_document(catalog: Catalog, doc_id: str) -> DeleteFile:
     document = catalog.document(doc_id)
     if document is None or document.current_version is None:
         raise NotFound(f"no current document {doc_id!r}")
-    (_root(catalog, document.source) / document.rel_path).unlink(missing_ok=True)
+    (catalog.source_root(document.source) / document.rel_path).unlink(missing_ok=True)
     return DeleteFile(source=document.source, rel_path=document.rel_path)
-
-
-def _root(catalog: Catalog, source: str) -> Path:
-    roots = catalog.source_roots()
-    if source not in roots:
-        raise NotFound(f"no source {source!r}; known: {sorted(roots)}")
-    return roots[source]

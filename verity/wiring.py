@@ -277,10 +277,7 @@ class IngestService:
     def close(self) -> None:
         """Stop the runner and the parser process, release the index and the database."""
         self.runner.close()
-        self.context.parser.close()
-        if self.context.indexer is not None:
-            self.context.indexer.active.close()
-        self.catalog.close()
+        self.context.close()
 
 
 def build_ingest(settings: Settings, with_index: bool = True) -> IngestService:

@@ -9,8 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from catalog import Catalog
 from index.embedding import DEFAULT_MODEL
 from schemas.tasks import IngestFile
 from tests.helpers.documents import build_docx, build_pdf, write
-from tests.helpers.http import post_json
+from tests.helpers.http import cites, wait_for_answer
 
 SUMMARY = {
     "documents",
@@ -368,23 +366,11 @@ def test_up_serves_answers_that_follow_an_edit_and_ask_goes_through_it(tmp_path:
     )
     question = {"question": "How long do refunds take?"}
     try:
-        deadline = time.monotonic() + 180
-        while True:  # ready, and the first version indexed by the watcher
-            assert time.monotonic() < deadline and server.poll() is None, "service not up"
-            try:
-                answer = post_json(f"{base}/v1/chat", question)
-                if answer["status"] == "answered":
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            time.sleep(0.5)
+        # ready, and the first version indexed by the watcher
+        answer = wait_for_answer(base, question, lambda a: a["status"] == "answered", server)
         assert answer["citations"][0]["version"] == 1 and "five days" in answer["text"]
         write(root / "billing.md", "# Billing\n\nRefunds reach the original card within ten days.")
-        deadline = time.monotonic() + 60
-        while answer["citations"][0]["version"] != 2:
-            assert time.monotonic() < deadline, "the edit never reached the answers"
-            time.sleep(0.3)
-            answer = post_json(f"{base}/v1/chat", question)
+        answer = wait_for_answer(base, question, lambda a: cites(a, "kb/billing.md", 2), server, 60)
         assert "ten days" in answer["text"] and "five days" not in answer["text"]
         # the index belongs to the running service: `verity ask` goes through its API
         asked = subprocess.run(

@@ -15,14 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -40,7 +37,7 @@ from ingest.deliveries import Deliveries
 from schemas.tasks import IngestFile
 from tests.conftest import _drop_pg_database, _fresh_pg_database
 from tests.helpers.documents import write
-from tests.helpers.http import post_json
+from tests.helpers.http import cites, post_json, wait_for_answer
 from tests.helpers.index import edge_index
 from tests.helpers.workers import free_port, private_redis, start_worker, stop_worker
 
@@ -391,22 +388,3 @@ def test_up_with_workers_answers_from_what_the_workers_ingested(
         output, _ = server.communicate(timeout=60)
     assert server.returncode == 0, output
     assert "ingested kb/billing.md v2" in (tmp_path / "worker.log").read_text()
-
-
-def cites(answer: dict[str, Any], doc_id: str, version: int) -> bool:
-    return any(c["doc_id"] == doc_id and c["version"] == version for c in answer["citations"])
-
-
-def wait_for_answer(
-    base: str, question: dict[str, object], done: Any, server: subprocess.Popen[str]
-) -> dict[str, Any]:
-    deadline = time.monotonic() + 180
-    while True:
-        assert time.monotonic() < deadline and server.poll() is None, "no such answer in time"
-        try:
-            answer = post_json(f"{base}/v1/chat", question)
-            if done(answer):
-                return answer
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.3)

@@ -16,7 +16,7 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 # torch first and alone, from the CPU wheel index, so nothing pulls a CUDA build
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-COPY pyproject.toml requirements.lock ./
+COPY pyproject.toml requirements.lock README.md ./
 COPY answer ./answer
 COPY catalog ./catalog
 COPY core ./core
@@ -26,8 +26,8 @@ COPY prompts ./prompts
 COPY retrieve ./retrieve
 COPY schemas ./schemas
 COPY verity ./verity
-# editable: the prompts are read from /app/prompts beside the code
-RUN pip install -c requirements.lock -e . \
+# a regular install: prompts, migrations and the chat page are package data
+RUN pip install -c requirements.lock . \
  && pip install --no-deps -c requirements.lock unstructured-inference
 
 RUN useradd --create-home verity && mkdir -p /data /models /docs \

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from core.errors import ConfigError
 
+# Installed beside the packages (package data), as in the repository.
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 LOCK_FILE = "prompts.lock.json"
+REQUIRED = ("answer", "repair", "condense")
 _FRONT = re.compile(r"\A---\n(?P<head>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
 _VERSION = re.compile(r"\A\d+\.\d+\.\d+\Z")
 
@@ -61,6 +63,17 @@ def load_prompts(folder: Path = PROMPTS_DIR) -> dict[str, Prompt]:
         if prompt.id in prompts:
             raise ConfigError(f"{path}: prompt id {prompt.id!r} is used twice")
         prompts[prompt.id] = prompt
+    return prompts
+
+
+def load_required(folder: Path = PROMPTS_DIR) -> dict[str, Prompt]:
+    """The prompts of `folder`, refusing a folder that lacks one the service calls."""
+    if not folder.is_dir():
+        raise ConfigError(f"prompts folder {folder} does not exist")
+    prompts = load_prompts(folder)
+    missing = [name for name in REQUIRED if name not in prompts]
+    if missing:
+        raise ConfigError(f"prompts folder {folder} lacks the prompt(s) {', '.join(missing)}")
     return prompts
 
 

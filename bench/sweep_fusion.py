@@ -27,6 +27,18 @@ def main() -> None:
     args = parser.parse_args()
     questions = load_questions(args.questions)
     retriever = build_retriever(Settings())
+
+    def hybrid(fusion: Fusion) -> dict[str, float]:
+        retriever.active.current.index.fusion = fusion  # type: ignore[attr-defined]
+        row = evaluate(
+            retriever,
+            questions,
+            source=args.source,
+            modes=("hybrid",),
+            user_turns=args.user_turns,
+        )["hybrid"]
+        return {"ndcg@10": row["ndcg@10"], "recall@10": row["recall@10"]}
+
     try:
         single = evaluate(
             retriever,
@@ -39,50 +51,18 @@ def main() -> None:
         # Qdrant's weighted RRF scores 1 / (k + (rank + 1) / w - 1): a weight below 1 makes
         # that list's ranks fall off faster (less influence), so sweep weights <= 1.
         weights = ((1.0, 1.0), (0.5, 1.0), (0.25, 1.0), (1.0, 0.5), (1.0, 0.25))
-        grid = itertools.product((2, 5, 10, 20, 60), weights)
-        for rrf_k, (dense_weight, sparse_weight) in grid:
-            fusion = Fusion("rrf", rrf_k, dense_weight, sparse_weight)
-            retriever.active.current.index.fusion = fusion  # type: ignore[attr-defined]
-            row = evaluate(
-                retriever,
-                questions,
-                source=args.source,
-                modes=("hybrid",),
-                user_turns=args.user_turns,
-            )["hybrid"]
-            print(
-                json.dumps(
-                    {
-                        "rrf_k": rrf_k,
-                        "dense_weight": dense_weight,
-                        "sparse_weight": sparse_weight,
-                        "ndcg@10": row["ndcg@10"],
-                        "recall@10": row["recall@10"],
-                    }
-                )
+        for rrf_k, (dense, sparse) in itertools.product((2, 5, 10, 20, 60), weights):
+            figures = hybrid(Fusion("rrf", rrf_k, dense, sparse))
+            row = {"rrf_k": rrf_k, "dense_weight": dense, "sparse_weight": sparse, **figures}
+            print(json.dumps(row))
+        for share in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+            figures = hybrid(
+                Fusion("convex", dense_weight=share, sparse_weight=round(1 - share, 2))
             )
-        for share in (0.2, 0.3, 0.5, 0.6, 0.7, 0.8):
-            fusion = Fusion("convex", dense_weight=share, sparse_weight=round(1 - share, 2))
-            retriever.active.current.index.fusion = fusion  # type: ignore[attr-defined]
-            row = evaluate(
-                retriever,
-                questions,
-                source=args.source,
-                modes=("hybrid",),
-                user_turns=args.user_turns,
-            )["hybrid"]
-            print(json.dumps({"fusion": "convex", "dense_weight": share, **_figures(row)}))
-        retriever.active.current.index.fusion = Fusion("dbsf")  # type: ignore[attr-defined]
-        row = evaluate(
-            retriever, questions, source=args.source, modes=("hybrid",), user_turns=args.user_turns
-        )["hybrid"]
-        print(json.dumps({"fusion": "dbsf", "ndcg@10": row["ndcg@10"]}))
+            print(json.dumps({"fusion": "convex", "dense_weight": share, **figures}))
+        print(json.dumps({"fusion": "dbsf", **hybrid(Fusion("dbsf"))}))
     finally:
         close_retriever(retriever)
-
-
-def _figures(row: dict[str, float]) -> dict[str, float]:
-    return {"ndcg@10": row["ndcg@10"], "recall@10": row["recall@10"]}
 
 
 if __name__ == "__main__":

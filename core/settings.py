@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(default=20.0, gt=0)
     max_repairs: int = Field(default=2, ge=0, le=5, description="repair prompts per answer")
+    prompts_dir: Path | None = Field(
+        default=None,
+        description="a folder of the team's own prompts (answer, repair, condense, with "
+        "prompts.lock.json); unset: the shipped prompts/",
+    )
     failure_posture: Literal["decline", "extractive"] = Field(
         default="decline",
         description="when the LLM's output stays invalid: decline (fail-closed) or extractive",

@@ -29,6 +29,7 @@ from retrieve.evaluate import evaluate, load_questions, relative_to_corpus, to_j
 from schemas.admin import ReindexRequest, Role
 from schemas.answer import Answer, ChatRequest, SearchFilters
 from schemas.tasks import IngestFile, Reindex, Task, TaskResult
+from verity.prompts_cli import add_command as add_prompts_command
 from verity.telemetry import configure, configure_logging
 from verity.wiring import (
     IngestService,
@@ -214,6 +215,8 @@ def _add_eval_and_ask(commands: Any) -> None:
     ask.add_argument("--source", help="only this source")
     ask.add_argument("--json", action="store_true", help="print the Answer object")
     ask.set_defaults(handler=cmd_ask)
+
+    add_prompts_command(commands)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:

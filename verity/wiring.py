@@ -14,7 +14,7 @@ from answer.drift import DriftMonitor
 from answer.extractive import ExtractiveGenerator
 from answer.llm import LlmGenerator
 from answer.perimeter import Perimeter
-from answer.prompts import load_prompts
+from answer.prompts import PROMPTS_DIR, Prompt, load_required, lock_problems
 from answer.service import AnswerPolicy, AnswerService
 from catalog import Catalog
 from core.errors import CatalogError, ConfigError
@@ -179,7 +179,7 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
         max_repairs=settings.max_repairs,
         on_invalid=settings.failure_posture,
     )
-    prompts = load_prompts()
+    prompts = load_prompts_checked(settings)
     llm = None
     if settings.llm_url:
         llm = LlmGenerator(
@@ -206,6 +206,16 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
             threshold=settings.drift_psi_alert,
         ),
     )
+
+
+def load_prompts_checked(settings: Settings) -> dict[str, Prompt]:
+    """The deployment's prompts; one whose text differs from its locked version is logged
+    (its sha still goes into every audit record, so answers stay explainable)."""
+    folder = settings.prompts_dir or PROMPTS_DIR
+    prompts = load_required(folder)
+    for problem in lock_problems(prompts, folder):
+        log.warning("prompt not locked: %s", problem)
+    return prompts
 
 
 def readiness(indexer: Indexer) -> dict[str, object]:

@@ -412,3 +412,29 @@ def test_ask_prints_a_cited_answer_or_a_decline(tmp_path: Path, folder: Path) ->
     declined = json.loads(verity(tmp_path, "answers", "--status", "declined", "--json").stdout)
     assert [a["status"] for a in declined] == ["declined"] * len(declined) and declined
     assert json.loads(verity(tmp_path, "answers", "--failures", "--json").stdout) == []
+
+
+def test_prompts_lists_versions_and_locks_a_teams_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = json.loads(verity(tmp_path, "prompts", "--json").stdout)
+    assert [p["id"] for p in shipped["prompts"]] == ["answer", "condense", "repair"]
+    assert shipped["problems"] == []
+
+    team = tmp_path / "team-prompts"
+    team.mkdir()
+    for name in ("answer.md", "repair.md", "condense.md", "prompts.lock.json"):
+        (team / name).write_text((Path(shipped["folder"]) / name).read_text())
+    answer = team / "answer.md"
+    answer.write_text(answer.read_text() + "Answer in French.\n")
+    monkeypatch.setenv("VERITY_PROMPTS_DIR", str(team))
+    edited = verity(tmp_path, "prompts", check=False)
+    assert edited.returncode == 1
+    assert "answer: the text changed but the version is still 1.0.0" in edited.stdout
+    refused = verity(tmp_path, "prompts", "--lock", check=False)
+    assert refused.returncode == 2 and "raise the version" in refused.stderr
+    answer.write_text(answer.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+    locked = json.loads(verity(tmp_path, "prompts", "--lock", "--json").stdout)
+    assert {p["id"]: p["version"] for p in locked["prompts"]}["answer"] == "1.1.0"
+    assert locked["problems"] == []
+    assert json.loads((team / "prompts.lock.json").read_text())["answer"]["version"] == "1.1.0"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,16 @@ def test_every_verity_setting_in_compose_exists() -> None:
     assert passed <= fields, sorted(passed - fields)
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert set(re.findall(r"\b(VERITY_[A-Z_]+)=", dockerfile)) <= fields
+
+
+def test_the_image_copies_every_package_the_project_installs() -> None:
+    """The Dockerfile copies folders one by one: a package added to pyproject must be too."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {name.rstrip("*") for name in include}
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", (ROOT / "Dockerfile").read_text(), re.M))
+    assert packages <= copied, sorted(packages - copied)
+    assert re.search(r"^COPY .*README\.md", (ROOT / "Dockerfile").read_text(), re.M)
 
 
 @pytest.mark.parametrize("role", ["api", "worker", "watcher"])

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -36,3 +40,57 @@ def test_torch_is_locked_to_the_cpu_wheel_on_disk_and_torchvision_is_absent() ->
     pins = locked()
     assert pins["torch"] == "2.13.0"
     assert "torchvision" not in pins and "timm" not in pins
+
+
+def test_a_built_wheel_carries_prompts_migrations_and_the_chat_page(tmp_path: Path) -> None:
+    """A non-editable install (a wheel) must run as the repository does: the prompts, the
+    catalog's migrations and the chat page are data files, not modules."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    packages = ("core", "schemas", "catalog", "ingest", "index", "retrieve", "answer", "verity")
+    for name in (*packages, "prompts"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheels.glob("verity-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert {"prompts/answer.md", "prompts/repair.md", "prompts/condense.md"} <= names
+    assert "prompts/prompts.lock.json" in names
+    assert "verity/chat.html" in names and "catalog/migrations/env.py" in names
+    assert any(n.startswith("catalog/migrations/versions/0006") for n in names)
+
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)  # a wheel unpacked is what pip installs
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from answer.prompts import PROMPTS_DIR, load_required, lock_problems; "
+            "p = load_required(); print(PROMPTS_DIR, sorted(p), lock_problems(p))",
+        ],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == f"{site / 'prompts'} ['answer', 'condense', 'repair'] []"

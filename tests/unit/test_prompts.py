@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 import pytest
 
-from answer.prompts import PROMPTS_DIR, load_prompts, lock_problems, parse_prompt, write_lock
+from answer.prompts import (
+    PROMPTS_DIR,
+    load_prompts,
+    load_required,
+    lock_problems,
+    parse_prompt,
+    write_lock,
+)
 from core.errors import ConfigError
+from core.settings import Settings
+from verity.wiring import load_prompts_checked
 
 
 def test_the_shipped_prompts_are_all_locked_at_their_versions() -> None:
@@ -60,3 +70,30 @@ def test_a_prompt_without_id_and_semantic_version_is_refused(raw: str) -> None:
 def test_render_fills_named_marks_and_keeps_json_braces() -> None:
     prompt = parse_prompt('---\nid: t\nversion: 1.0.0\n---\nQ: {question} {"a": 1}\n', "t.md")
     assert prompt.render(question="why?") == 'Q: why? {"a": 1}\n'
+
+
+def test_a_prompts_folder_missing_a_prompt_or_missing_itself_is_refused(
+    folder: Path, tmp_path: Path
+) -> None:
+    (folder / "repair.md").unlink()
+    with pytest.raises(ConfigError, match="lacks the prompt"):
+        load_required(folder)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_required(tmp_path / "nowhere")
+
+
+def test_the_service_reads_the_teams_prompts_folder_and_logs_an_unlocked_one(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = folder / "answer.md"
+    path.write_text(path.read_text().replace("1.0.0", "1.1.0") + "Answer in French.\n")
+    settings = Settings(prompts_dir=folder)
+    with caplog.at_level(logging.WARNING):
+        prompts = load_prompts_checked(settings)
+    assert prompts["answer"].version == "1.1.0" and "French" in prompts["answer"].body
+    assert "answer: version 1.1.0 is not in prompts.lock.json" in caplog.text
+    caplog.clear()
+    write_lock(prompts, folder)
+    with caplog.at_level(logging.WARNING):
+        load_prompts_checked(settings)
+    assert "not locked" not in caplog.text

@@ -1,0 +1,1 @@
+"""The shipped prompts (Markdown with front matter), installed as package data."""

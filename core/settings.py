@@ -153,7 +153,8 @@ class Settings(BaseSettings):
     follow_interval_s: float = Field(
         default=1.0,
         gt=0,
-        description="with workers and the embedded index: how often the index follows the catalog",
+        description="how often a process takes up others' changes: the catalog (workers with "
+        "the embedded index), the alias (a rebuild by another process on a Qdrant server)",
     )
 
     log_format: Literal["text", "json"] = Field(

@@ -2,12 +2,14 @@
 
 A `Collection` pairs an opened index with the embedder its vectors come from, so a query is
 always embedded by the model of the collection it searches: a swap replaces both at once.
-The old collection is closed only after the last reader that took it has finished.
+The old collection is closed only after the last reader that took it has finished. On a
+Qdrant server several processes share the alias: each `follow()`s it when another moves it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,12 +55,22 @@ def open_collection(
 class ActiveIndex:
     """The active collection of a store: readers `use()` it, a rebuild `swap()`s it."""
 
-    def __init__(self, store: CollectionStore, embedders: Embedders, current: Collection) -> None:
+    def __init__(
+        self,
+        store: CollectionStore,
+        embedders: Embedders,
+        current: Collection,
+        *,
+        follow_every_s: float | None = None,
+    ) -> None:
         self.store = store
         self.embedders = embedders
         self._current = current
         self._readers: dict[str, int] = {}
         self._changed = threading.Condition()
+        self._following = threading.Lock()
+        self.follow_every_s = follow_every_s  # None: this process alone moves the alias
+        self._followed_at = time.monotonic()
 
     @classmethod
     def open(
@@ -69,6 +81,7 @@ class ActiveIndex:
         model_id: str,
         bm25_avg_len: float,
         generation: int,
+        follow_every_s: float | None = None,
     ) -> ActiveIndex:
         """The store's active collection; a first, empty one for `model_id` if it has none."""
         spec = store.active()
@@ -78,8 +91,9 @@ class ActiveIndex:
             spec = CollectionSpec(name, model_id, dimension, bm25_avg_len)
             collection = open_collection(store, spec, embedders)
             store.activate(name)
-            return cls(store, embedders, collection)
-        return cls(store, embedders, open_collection(store, spec, embedders))
+        else:
+            collection = open_collection(store, spec, embedders)
+        return cls(store, embedders, collection, follow_every_s=follow_every_s)
 
     @property
     def current(self) -> Collection:
@@ -102,14 +116,39 @@ class ActiveIndex:
 
     def swap(self, new: Collection) -> CollectionSpec:
         """Make `new` active (alias first), wait for the old one's readers, close and drop it."""
-        self.store.activate(new.spec.name)
-        with self._changed:
-            old = self._current
-            self._current = new
-            self._changed.wait_for(lambda: self._readers.get(old.spec.name, 0) == 0)
-        old.index.close()
-        self.store.drop(old.spec.name)
-        return old.spec
+        with self._following:  # a follow() now would see the alias move and race the swap
+            self.store.activate(new.spec.name)
+            with self._changed:
+                old = self._current
+                self._current = new
+                self._changed.wait_for(lambda: self._readers.get(old.spec.name, 0) == 0)
+            old.index.close()
+            self.store.drop(old.spec.name)
+            return old.spec
+
+    def follow(self) -> bool:
+        """Take up the collection the alias names now, if another process moved it (a rebuild
+        run by another replica). The old one is closed here, not dropped: its mover drops it.
+        Never call this inside `use()`: it waits for the old collection's readers."""
+        with self._following:
+            self._followed_at = time.monotonic()
+            spec = self.store.active()
+            if spec is None or spec.name == self._current.spec.name:
+                return False
+            new = open_collection(self.store, spec, self.embedders)
+            with self._changed:
+                old = self._current
+                self._current = new
+                self._changed.wait_for(lambda: self._readers.get(old.spec.name, 0) == 0)
+            old.index.close()
+            return True
+
+    def follow_if_due(self) -> bool:
+        """`follow()` at most once every `follow_every_s` (never when it is None)."""
+        every = self.follow_every_s
+        if every is None or time.monotonic() - self._followed_at < every:
+            return False
+        return self.follow()
 
     def close(self) -> None:
         """Close the active collection and the store."""

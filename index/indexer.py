@@ -50,6 +50,7 @@ class Indexer:
 
     def sync_document(self, doc_id: str) -> IndexChange:
         """Make the active collection hold exactly the current version's chunks of `doc_id`."""
+        self.active.follow_if_due()  # a worker writes where another process's rebuild moved
         with self._writing, self.active.use() as collection:
             return self._commit(sync_document(self.catalog, collection, doc_id), collection)
 

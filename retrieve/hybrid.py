@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from catalog import Catalog
 from core.ports import SearchMode
-from index.active import ActiveIndex
+from index.active import ActiveIndex, Collection
 from schemas.index import SearchHit
 
 
@@ -57,13 +57,15 @@ class Retriever:
     ) -> Retrieval:
         """The top `k` current chunks for `query`."""
         started = time.perf_counter()
+        self.active.follow_if_due()
         generation = self.catalog.generations.current()
-        with self.active.use() as collection:  # one collection, embedded by its own model
-            dense = collection.embedder.embed([query])[0] if mode != "sparse" else None
-            sparse = collection.sparse.encode_query(query) if mode != "dense" else None
-            raw = collection.index.search(
-                dense, sparse, limit=k * self.overfetch, mode=mode, source=source, doc_id=doc_id
-            )
+        try:
+            collection, raw = self._search(query, k, mode, source, doc_id)
+        except Exception:
+            # Another replica may have swapped the alias and dropped what we were reading.
+            if self.active.follow_every_s is None or not self.active.follow():
+                raise
+            collection, raw = self._search(query, k, mode, source, doc_id)
         raw = in_stable_order(raw)
         current = self.catalog.current_versions([h.payload.doc_id for h in raw])
         fresh = [h for h in raw if current.get(h.payload.doc_id) == h.payload.version]
@@ -79,3 +81,14 @@ class Retriever:
             latency_ms=(time.perf_counter() - started) * 1000,
             snapshot=sorted({(h.payload.doc_id, h.payload.version) for h in hits}),
         )
+
+    def _search(
+        self, query: str, k: int, mode: SearchMode, source: str | None, doc_id: str | None
+    ) -> tuple[Collection, list[SearchHit]]:
+        with self.active.use() as collection:  # one collection, embedded by its own model
+            dense = collection.embedder.embed([query])[0] if mode != "sparse" else None
+            sparse = collection.sparse.encode_query(query) if mode != "dense" else None
+            raw = collection.index.search(
+                dense, sparse, limit=k * self.overfetch, mode=mode, source=source, doc_id=doc_id
+            )
+        return collection, raw

@@ -82,6 +82,8 @@ def build_indexer(settings: Settings, catalog: Catalog) -> Indexer:
         model_id=settings.embedding_key,
         bm25_avg_len=settings.bm25_avg_len,
         generation=catalog.generations.current(),
+        # On a Qdrant server other processes (replicas, workers, a CLI rebuild) share the alias.
+        follow_every_s=settings.follow_interval_s if settings.qdrant_url else None,
     )
     indexed_with = active.current.spec.embedding_model
     if indexed_with != settings.embedding_key:

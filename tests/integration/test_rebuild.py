@@ -225,3 +225,51 @@ def test_the_service_rebuilds_in_the_background_when_the_model_setting_changes(
         assert found.embedding_model == other_model and found.hits
     finally:
         service.close()
+
+
+def test_replicas_on_one_qdrant_server_follow_a_rebuild_made_by_another_process(
+    ctx: IngestContext, kb: Path, embedders: Embedders, other_model: str
+) -> None:
+    """Two API replicas and a worker share a server's alias; one process rebuilds with a new
+    model and drops the old collection. The others take up the new one: a reader when its
+    collection vanishes under it, a writer before it writes (so an edit is not lost)."""
+    client = QdrantClient(":memory:")
+
+    def process(follow_every_s: float | None) -> ActiveIndex:
+        return ActiveIndex.open(
+            ServerCollections(client, "verity_chunks"),
+            embedders,
+            model_id=DEFAULT_MODEL,
+            bm25_avg_len=120.0,
+            generation=0,
+            follow_every_s=follow_every_s,
+        )
+
+    rebuilder = Indexer(ctx.catalog, process(None))
+    ctx.indexer = rebuilder
+    for name, text in DOCS.items():
+        write(kb / name, text)
+        ingest_file(ctx, IngestFile(source="kb", rel_path=name))
+    reader = Retriever(ctx.catalog, process(3600.0))  # follows only when its collection is gone
+    worker = Indexer(ctx.catalog, process(0.0))  # follows before every write
+    old = reader.search("refund to my card", k=3)
+    assert old.embedding_model == DEFAULT_MODEL
+
+    report = rebuilder.rebuild(other_model)
+    assert old.collection not in {c.name for c in client.get_collections().collections}
+
+    found = reader.search("refund to my card", k=3)
+    assert (found.collection, found.embedding_model) == (report.new.name, other_model)
+    assert {h.payload.embedding_model for h in found.hits} == {other_model}
+    assert "five business days" in found.hits[0].payload.text
+
+    ctx.indexer = worker
+    write(kb / "billing.md", DOCS["billing.md"].replace("five", "ten"))
+    ingest_file(ctx, IngestFile(source="kb", rel_path="billing.md"))
+    assert worker.active.current.spec == report.new
+    [refund] = [
+        h for h in reader.search("refund card days", k=5).hits if "Refunds" in h.payload.text
+    ]
+    assert (refund.payload.version, refund.payload.embedding_model) == (2, other_model)
+    assert "ten business days" in refund.payload.text
+    client.close()

@@ -6,11 +6,13 @@ Selected when `VERITY_QDRANT_URL` is set. Tests run it against qdrant-client's l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from qdrant_client import QdrantClient
 from qdrant_client import models as m
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from core.errors import VectorIndexError
 from core.ports import CollectionSpec, Fusion, SearchMode
@@ -19,11 +21,34 @@ from index.points import DENSE, SPARSE, collection_name, effective_mode, point_i
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 
 _KEYWORD_FIELDS = ("doc_id", "source", "chunk_id")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reachable(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Raise a server that cannot be reached, or fails, as a `VectorIndexError`: a clear line
+    from the CLI, 503 from the API, a retried task in a worker; never a transport traceback."""
+
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except ResponseHandlingException as exc:
+            raise VectorIndexError(
+                f"the Qdrant server (VERITY_QDRANT_URL) cannot be reached: {exc}"
+            ) from exc
+        except UnexpectedResponse as exc:
+            if exc.status_code is None or exc.status_code < 500:
+                raise
+            raise VectorIndexError(f"the Qdrant server failed: {exc}") from exc
+
+    return call
 
 
 class ServerIndex:
     """A `VectorIndex` on one collection of a Qdrant server."""
 
+    @_reachable
     def __init__(
         self,
         client: QdrantClient,
@@ -56,11 +81,13 @@ class ServerIndex:
                 self.collection, field, field_schema=m.PayloadSchemaType.KEYWORD
             )
 
+    @_reachable
     def upsert(self, points: Sequence[IndexPoint]) -> None:
         """Insert or replace points."""
         if points:
             self.client.upsert(self.collection, [_point(p) for p in points], wait=True)
 
+    @_reachable
     def update_payloads(self, payloads: Sequence[ChunkPayload]) -> None:
         """Replace payloads of existing points."""
         for payload in payloads:
@@ -71,6 +98,7 @@ class ServerIndex:
                 wait=True,
             )
 
+    @_reachable
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
         """Remove points by chunk id."""
         if chunk_ids:
@@ -80,6 +108,7 @@ class ServerIndex:
                 wait=True,
             )
 
+    @_reachable
     def delete_document(self, doc_id: str) -> None:
         """Remove every point of a document."""
         selector = m.FilterSelector(
@@ -87,6 +116,7 @@ class ServerIndex:
         )
         self.client.delete(self.collection, selector, wait=True)
 
+    @_reachable
     def search(
         self,
         dense: list[float] | None,
@@ -132,11 +162,13 @@ class ServerIndex:
             for p in result.points
         ]
 
+    @_reachable
     def count(self, doc_id: str | None = None) -> int:
         """Points of one document, or all."""
         where = _filter(doc_id=doc_id)
         return int(self.client.count(self.collection, count_filter=where, exact=True).count)
 
+    @_reachable
     def chunk_versions(self, doc_id: str) -> dict[str, int]:
         """chunk id → the version its payload names, for each point of a document."""
         ids: dict[str, int] = {}
@@ -155,6 +187,7 @@ class ServerIndex:
             if offset is None:
                 return ids
 
+    @_reachable
     def optimize(self) -> bool:
         """Nothing to do: a Qdrant server runs its optimizers in the background by itself."""
         return False
@@ -184,6 +217,7 @@ class ServerCollections:
         self.prefetch = prefetch
         self.fusion = fusion
 
+    @_reachable
     def active(self) -> CollectionSpec | None:
         """The collection the alias points at."""
         for alias in self.client.get_aliases().aliases:
@@ -191,6 +225,7 @@ class ServerCollections:
                 return self.spec(alias.collection_name)
         return None
 
+    @_reachable
     def spec(self, name: str) -> CollectionSpec | None:
         """The spec recorded in a collection's metadata."""
         if not self.client.collection_exists(name):
@@ -202,6 +237,7 @@ class ServerCollections:
             name, stored["embedding_model"], int(stored["dimension"]), stored["bm25_avg_len"]
         )
 
+    @_reachable
     def names(self) -> list[str]:
         """Collections of this service (named after its alias)."""
         prefix = f"{self.alias}-"
@@ -212,6 +248,7 @@ class ServerCollections:
         """`<alias>-<model>-g<generation>`, unused on the server."""
         return collection_name(model_id, generation, self.names(), prefix=f"{self.alias}-")
 
+    @_reachable
     def open(self, spec: CollectionSpec) -> ServerIndex:
         """The collection `spec.name`, created with its spec if missing."""
         stored = self.spec(spec.name)
@@ -227,6 +264,7 @@ class ServerCollections:
             owns_client=False,
         )
 
+    @_reachable
     def activate(self, name: str) -> None:
         """Move the alias to `name` in one atomic alias operation."""
         if self.spec(name) is None:
@@ -243,6 +281,7 @@ class ServerCollections:
         )
         self.client.update_collection_aliases(operations)
 
+    @_reachable
     def drop(self, name: str) -> None:
         """Delete a collection (never the active one)."""
         active = self.active()

@@ -438,3 +438,16 @@ def test_prompts_lists_versions_and_locks_a_teams_folder(
     assert {p["id"]: p["version"] for p in locked["prompts"]}["answer"] == "1.1.0"
     assert locked["problems"] == []
     assert json.loads((team / "prompts.lock.json").read_text())["answer"]["version"] == "1.1.0"
+
+
+def test_an_unreachable_qdrant_server_is_one_clear_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("VERITY_QDRANT_URL", f"http://127.0.0.1:{port}")
+    run = verity(tmp_path, "search", "refunds", check=False)
+    assert run.returncode == 2
+    assert "verity: the Qdrant server (VERITY_QDRANT_URL) cannot be reached" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -3,6 +3,7 @@ file, and Qdrant server collections with a real alias (qdrant-client local mode)
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +90,15 @@ def test_the_edge_alias_survives_a_restart(tmp_path: Path) -> None:
     first.activate(made.name)
     assert EdgeCollections(tmp_path / "index").active() == made
     assert not list((tmp_path / "index").glob(".ACTIVE*")), "no temporary file left behind"
+
+
+def test_a_qdrant_server_that_cannot_be_reached_is_a_clear_index_error() -> None:
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = QdrantClient(url=f"http://127.0.0.1:{port}", timeout=2, check_compatibility=False)
+    down = ServerCollections(client, "verity_chunks")
+    for call in (down.active, down.names, lambda: down.open(CollectionSpec("c", "m", 8, 1.0))):
+        with pytest.raises(VectorIndexError, match=r"cannot be reached: .*[Cc]onnection refused"):
+            call()
+    client.close()

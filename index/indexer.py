@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from catalog import Catalog
+from catalog.store import utc_now
 from core.errors import IndexBusy
 from core.ports import CollectionSpec
 from index.active import ActiveIndex, Collection, open_collection
@@ -26,6 +28,8 @@ from index.sync import (
 )
 
 log = logging.getLogger(__name__)
+# Catalog timestamps come from each writer's clock: look back this far past a catch-up.
+CLOCK_SKEW = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,24 @@ class Indexer:
     _rebuilding: threading.Lock = field(default_factory=threading.Lock)
 
     def sync_document(self, doc_id: str) -> IndexChange:
-        """Make the active collection hold exactly the current version's chunks of `doc_id`."""
-        self.active.follow_if_due()  # a worker writes where another process's rebuild moved
+        """Make the active collection hold exactly the current version's chunks of `doc_id`.
+
+        Where other processes share the alias (a Qdrant server), a rebuild elsewhere may swap
+        it while this writes: the write is checked against the alias afterwards and made again
+        in the new collection, so an edit never lands only in one that is being dropped."""
+        shared = self.active.follow_every_s is not None
+        self.active.follow_if_due()
+        try:
+            change = self._sync_one(doc_id)
+        except Exception:
+            if not (shared and self.active.follow()):
+                raise
+            return self._sync_one(doc_id)  # our collection was dropped under the write
+        if shared and self.active.follow():
+            change.add(self._sync_one(doc_id))
+        return change
+
+    def _sync_one(self, doc_id: str) -> IndexChange:
         with self._writing, self.active.use() as collection:
             return self._commit(sync_document(self.catalog, collection, doc_id), collection)
 
@@ -88,8 +108,14 @@ class Indexer:
                 built = sync_collection(self.catalog, target, progress)
                 target.index.optimize()  # the new collection goes live with its HNSW built
                 with self._writing:
+                    since = utc_now() - CLOCK_SKEW
                     caught_up = sync_collection(self.catalog, target)
                     old = self.active.swap(target)
+                    # Another process (a worker on the same server) may have committed a
+                    # document after the catch-up read it, and written it to the old
+                    # collection: sync what the catalog changed since into the new one.
+                    for doc_id in self.catalog.changed_since(since)[0]:
+                        caught_up.add(sync_document(self.catalog, target, doc_id))
                     generation = self.catalog.generations.bump(
                         embedding_model=target.spec.embedding_model
                     )

@@ -12,9 +12,9 @@ import pytest
 from qdrant_client import QdrantClient
 
 from core.errors import IndexBusy, VectorIndexError
-from core.ports import CollectionStore
+from core.ports import CollectionSpec, CollectionStore
 from core.settings import Settings
-from index.active import ActiveIndex, Embedders
+from index.active import ActiveIndex, Collection, Embedders
 from index.edge_store import EdgeCollections
 from index.embedding import DEFAULT_MODEL
 from index.indexer import Indexer
@@ -236,14 +236,7 @@ def test_replicas_on_one_qdrant_server_follow_a_rebuild_made_by_another_process(
     client = QdrantClient(":memory:")
 
     def process(follow_every_s: float | None) -> ActiveIndex:
-        return ActiveIndex.open(
-            ServerCollections(client, "verity_chunks"),
-            embedders,
-            model_id=DEFAULT_MODEL,
-            bm25_avg_len=120.0,
-            generation=0,
-            follow_every_s=follow_every_s,
-        )
+        return server_process(client, embedders, follow_every_s)
 
     rebuilder = Indexer(ctx.catalog, process(None))
     ctx.indexer = rebuilder
@@ -272,4 +265,67 @@ def test_replicas_on_one_qdrant_server_follow_a_rebuild_made_by_another_process(
     ]
     assert (refund.payload.version, refund.payload.embedding_model) == (2, other_model)
     assert "ten business days" in refund.payload.text
+    client.close()
+
+
+def server_process(
+    client: QdrantClient, embedders: Embedders, follow_every_s: float | None
+) -> ActiveIndex:
+    """The index as one process on a shared Qdrant server sees it."""
+    return ActiveIndex.open(
+        ServerCollections(client, "verity_chunks"),
+        embedders,
+        model_id=DEFAULT_MODEL,
+        bm25_avg_len=120.0,
+        generation=0,
+        follow_every_s=follow_every_s,
+    )
+
+
+def test_edits_another_process_indexes_around_a_swap_reach_the_new_collection(
+    ctx: IngestContext, kb: Path, embedders: Embedders
+) -> None:
+    """A worker that has not noticed a rebuild yet writes two edits into the old collection:
+    one after the rebuild's catch-up but before the alias moves (the rebuild syncs it after
+    the swap), one after the alias moved but before the old collection is dropped (the worker
+    sees the alias moved under its write and writes again into the new collection)."""
+    client = QdrantClient(":memory:")
+    rebuilder = Indexer(ctx.catalog, server_process(client, embedders, None))
+    ctx.indexer = rebuilder
+    for name, text in DOCS.items():
+        write(kb / name, text)
+        ingest_file(ctx, IngestFile(source="kb", rel_path=name))
+    worker = Indexer(ctx.catalog, server_process(client, embedders, 3600.0))
+    before = worker.active.current.spec
+    swap, drop = rebuilder.active.swap, rebuilder.active.store.drop
+    followed: list[str] = []
+
+    def edit(name: str, old: str, new: str) -> None:
+        ctx.indexer = worker
+        write(kb / name, DOCS[name].replace(old, new))
+        ingest_file(ctx, IngestFile(source="kb", rel_path=name))
+
+    def edit_then_swap(target: Collection) -> CollectionSpec:
+        edit("billing.md", "five", "ten")  # into the old collection: the alias has not moved
+        assert worker.active.current.spec == before
+        return swap(target)
+
+    def edit_then_drop(name: str) -> None:
+        edit("login.md", "an hour", "a day")  # the alias moved; the old collection still exists
+        followed.append(worker.active.current.spec.name)
+        drop(name)
+
+    rebuilder.active.swap = edit_then_swap  # type: ignore[method-assign]
+    rebuilder.active.store.drop = edit_then_drop  # type: ignore[method-assign]
+    report = rebuilder.rebuild()
+    assert followed == [report.new.name]  # at once, not after its hour-long interval
+    reader = Retriever(ctx.catalog, server_process(client, embedders, None))
+    assert reader.active.current.spec == report.new
+    texts = {
+        h.payload.doc_id: (h.payload.version, h.payload.text)
+        for query in ("refund card days", "account locked failed attempts")
+        for h in reader.search(query, k=5).hits
+    }
+    assert any(v == 2 and "ten business days" in t for v, t in texts.values())
+    assert any(v == 2 and "locked for a day" in t for v, t in texts.values())
     client.close()

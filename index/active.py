@@ -71,6 +71,7 @@ class ActiveIndex:
         self._following = threading.Lock()
         self.follow_every_s = follow_every_s  # None: this process alone moves the alias
         self._followed_at = time.monotonic()
+        self._lagging: list[Callable[[], None]] = []
 
     @classmethod
     def open(
@@ -149,6 +150,15 @@ class ActiveIndex:
         if every is None or time.monotonic() - self._followed_at < every:
             return False
         return self.follow()
+
+    def on_lagging(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever a reader finds the index behind the catalog."""
+        self._lagging.append(listener)
+
+    def lagging(self) -> None:
+        """A reader found hits of versions the catalog has superseded: tell whoever syncs."""
+        for listener in self._lagging:
+            listener()
 
     def close(self) -> None:
         """Close the active collection and the store."""

@@ -69,6 +69,8 @@ class Retriever:
         raw = in_stable_order(raw)
         current = self.catalog.current_versions([h.payload.doc_id for h in raw])
         fresh = [h for h in raw if current.get(h.payload.doc_id) == h.payload.version]
+        if len(fresh) < len(raw):
+            self.active.lagging()  # the catalog is ahead: a follower can sync now
         hits = fresh[:k]
         return Retrieval(
             query=query,

@@ -4,12 +4,14 @@ reader never sees a superseded or deleted version."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from index.active import Embedders
+from index.follower import IndexFollower
 from index.indexer import Indexer
 from ingest.tasks import IngestContext, ingest_file, reindex
 from retrieve.hybrid import Retriever
@@ -125,3 +127,36 @@ def test_retrieval_drops_hits_of_versions_that_are_no_longer_current(
     (kb / "billing.md").unlink()
     ingest_file(ctx, DeleteFile(source="kb", rel_path="billing.md"))  # type: ignore[arg-type]
     assert retriever.search("refund", k=5).hits == []
+
+
+def test_a_reader_meeting_superseded_hits_wakes_the_follower_at_once(indexed, kb: Path) -> None:
+    """Workers write the catalog, this process the index (the distributed embedded mode): a
+    search that drops hits of a superseded version pokes the follower, so the new version is
+    searchable in moments, not at the follower's next tick (an hour here)."""
+    ctx, retriever = indexed
+    write(kb / "billing.md", guide(PARAS))
+    ingest(ctx, "billing.md")
+    indexer = ctx.indexer
+    follower = IndexFollower(indexer, interval_s=3600)
+    follower.start()
+    try:
+        deadline = time.monotonic() + 30
+        while follower.cursor is None:  # its first pass is done: now it sleeps for an hour
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        ctx.indexer = None  # as a worker does: the catalog only
+        write(kb / "billing.md", guide([p.replace("five", "ten") for p in PARAS]))
+        assert ingest(ctx, "billing.md").versions_created == 1
+        first = retriever.search("how long until my refund reaches my card", k=3)
+        assert first.dropped_stale > 0  # the index still holds version 1
+        deadline = time.monotonic() + 10
+        while True:
+            found = retriever.search("how long until my refund reaches my card", k=3)
+            if found.hits and found.hits[0].payload.version == 2:
+                break
+            assert time.monotonic() < deadline, "the follower was not woken"
+            time.sleep(0.05)
+        assert "ten business days" in found.hits[0].payload.text
+    finally:
+        follower.stop()
+        ctx.indexer = indexer

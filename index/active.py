@@ -13,9 +13,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from core.ports import CollectionSpec, CollectionStore, Embedder, SparseEncoder, VectorIndex
 from index.sparse import Bm25Encoder
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,7 @@ class ActiveIndex:
         """Make `new` active (alias first), wait for the old one's readers, close and drop it."""
         with self._following:  # a follow() now would see the alias move and race the swap
             self.store.activate(new.spec.name)
-            with self._changed:
-                old = self._current
-                self._current = new
-                self._changed.wait_for(lambda: self._readers.get(old.spec.name, 0) == 0)
-            old.index.close()
+            old = self._replace(new)
             self.store.drop(old.spec.name)
             return old.spec
 
@@ -136,20 +135,39 @@ class ActiveIndex:
             spec = self.store.active()
             if spec is None or spec.name == self._current.spec.name:
                 return False
-            new = open_collection(self.store, spec, self.embedders)
-            with self._changed:
-                old = self._current
-                self._current = new
-                self._changed.wait_for(lambda: self._readers.get(old.spec.name, 0) == 0)
-            old.index.close()
+            self._replace(open_collection(self.store, spec, self.embedders))
             return True
 
+    def _replace(self, new: Collection) -> Collection:
+        """Make `new` current, wait for the old one's readers, close it; the old one."""
+        with self._changed:
+            old = self._current
+            self._current = new
+            self._changed.wait_for(lambda: self._readers.get(old.spec.name, 0) == 0)
+        old.index.close()
+        return old
+
+    @property
+    def shared(self) -> bool:
+        """True where other processes move the alias too (a Qdrant server)."""
+        return self.follow_every_s is not None
+
     def follow_if_due(self) -> bool:
-        """`follow()` at most once every `follow_every_s` (never when it is None)."""
+        """`follow()` at most once every `follow_every_s` (never when not shared)."""
         every = self.follow_every_s
         if every is None or time.monotonic() - self._followed_at < every:
             return False
         return self.follow()
+
+    def rerun_if_moved(self, work: Callable[[], _T]) -> _T:
+        """Run `work`; if it fails where the alias is shared and another process has moved
+        it (dropping the collection under `work`), follow the alias and run it once more."""
+        try:
+            return work()
+        except Exception:
+            if not (self.shared and self.follow()):
+                raise
+        return work()
 
     def on_lagging(self, listener: Callable[[], None]) -> None:
         """Call `listener` whenever a reader finds the index behind the catalog."""

@@ -58,15 +58,9 @@ class Indexer:
         Where other processes share the alias (a Qdrant server), a rebuild elsewhere may swap
         it while this writes: the write is checked against the alias afterwards and made again
         in the new collection, so an edit never lands only in one that is being dropped."""
-        shared = self.active.follow_every_s is not None
         self.active.follow_if_due()
-        try:
-            change = self._sync_one(doc_id)
-        except Exception:
-            if not (shared and self.active.follow()):
-                raise
-            return self._sync_one(doc_id)  # our collection was dropped under the write
-        if shared and self.active.follow():
+        change = self.active.rerun_if_moved(lambda: self._sync_one(doc_id))
+        if self.active.shared and self.active.follow():  # moved after the write landed
             change.add(self._sync_one(doc_id))
         return change
 

@@ -59,13 +59,10 @@ class Retriever:
         started = time.perf_counter()
         self.active.follow_if_due()
         generation = self.catalog.generations.current()
-        try:
-            collection, raw = self._search(query, k, mode, source, doc_id)
-        except Exception:
-            # Another replica may have swapped the alias and dropped what we were reading.
-            if self.active.follow_every_s is None or not self.active.follow():
-                raise
-            collection, raw = self._search(query, k, mode, source, doc_id)
+        # Another replica may swap the alias and drop what this reads: then read the new one.
+        collection, raw = self.active.rerun_if_moved(
+            lambda: self._search(query, k, mode, source, doc_id)
+        )
         raw = in_stable_order(raw)
         current = self.catalog.current_versions([h.payload.doc_id for h in raw])
         fresh = [h for h in raw if current.get(h.payload.doc_id) == h.payload.version]

@@ -187,7 +187,6 @@ class ServerIndex:
             if offset is None:
                 return ids
 
-    @_reachable
     def optimize(self) -> bool:
         """Nothing to do: a Qdrant server runs its optimizers in the background by itself."""
         return False

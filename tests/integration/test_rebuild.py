@@ -234,17 +234,17 @@ def test_replicas_on_one_qdrant_server_follow_a_rebuild_made_by_another_process(
     model and drops the old collection. The others take up the new one: a reader when its
     collection vanishes under it, a writer before it writes (so an edit is not lost)."""
     client = QdrantClient(":memory:")
-
-    def process(follow_every_s: float | None) -> ActiveIndex:
-        return server_process(client, embedders, follow_every_s)
-
-    rebuilder = Indexer(ctx.catalog, process(None))
+    rebuilder = Indexer(ctx.catalog, server_process(client, embedders, None))
     ctx.indexer = rebuilder
     for name, text in DOCS.items():
         write(kb / name, text)
         ingest_file(ctx, IngestFile(source="kb", rel_path=name))
-    reader = Retriever(ctx.catalog, process(3600.0))  # follows only when its collection is gone
-    worker = Indexer(ctx.catalog, process(0.0))  # follows before every write
+    reader = Retriever(
+        ctx.catalog, server_process(client, embedders, 3600.0)
+    )  # follows only when its collection is gone
+    worker = Indexer(
+        ctx.catalog, server_process(client, embedders, 0.0)
+    )  # follows before every write
     old = reader.search("refund to my card", k=3)
     assert old.embedding_model == DEFAULT_MODEL
 

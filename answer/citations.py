@@ -1,18 +1,19 @@
 """From a draft's passage markers to the answer's citations, numbered in order of use.
 
 A draft cites `[n]` = the n-th retrieved passage; the answer cites `[1]`, `[2]`... in the
-order they first appear, each naming the exact document version, chunk and a snippet.
+order they first appear (markers in code are code, not citations), each naming the exact
+document version and chunk, the passage's own text as its snippet, and the link to read
+that version with the chunk marked. A passage named only on the "See also:" line is a
+see-also citation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from answer.sentences import MARKER, answer_sentences, markers_of, without_markers
-from schemas.answer import Citation
+from answer.sentences import claims, marker_spans
+from schemas.answer import Citation, citation_url
 from schemas.index import SearchHit
-
-SNIPPET_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -30,23 +31,24 @@ class Cited:
 
 def cite(text: str, hits: list[SearchHit]) -> Cited:
     """Renumber `text`'s markers by first use and describe each cited passage."""
+    spans = marker_spans(text)
     order: dict[int, int] = {}
-    for found in MARKER.finditer(text):
+    for found in spans:
         order.setdefault(int(found[1]), len(order) + 1)
-    renumbered = MARKER.sub(lambda m: f"[{order[int(m[1])]}]", text)
-    sentences = answer_sentences(text)
+    pieces, last = [], 0
+    for found in spans:
+        pieces.append(text[last : found.start()] + f"[{order[int(found[1])]}]")
+        last = found.end()
+    renumbered = "".join([*pieces, text[last:]])
+    quoted = {m for c in claims(text) if c.kind != "see_also" for m in c.markers}
     citations = [
-        _citation(new, hits[old - 1], [s for s in sentences if old in markers_of(s)])
-        for old, new in order.items()
+        _citation(new, hits[old - 1], see_also=old not in quoted) for old, new in order.items()
     ]
     return Cited(renumbered, citations)
 
 
-def _citation(marker: int, hit: SearchHit, sentences: list[str]) -> Citation:
+def _citation(marker: int, hit: SearchHit, *, see_also: bool) -> Citation:
     payload = hit.payload
-    snippet = " ".join(without_markers(s) for s in sentences) or payload.text
-    if len(snippet) > SNIPPET_CHARS:
-        snippet = snippet[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
     return Citation(
         marker=marker,
         doc_id=payload.doc_id,
@@ -55,7 +57,9 @@ def _citation(marker: int, hit: SearchHit, sentences: list[str]) -> Citation:
         path=payload.path,
         heading_path=list(payload.heading_path),
         page=payload.page,
-        snippet=snippet,
+        snippet=payload.text,
         chunk_id=payload.chunk_id,
         score=hit.score,
+        url=citation_url(payload.doc_id, payload.version, payload.chunk_id),
+        see_also=see_also,
     )

@@ -1,21 +1,57 @@
-"""A follow-up question made standalone, deterministically, before retrieval.
+"""Which query a question is searched with, given the conversation: decided per turn.
 
-The recent user turns are put before the question, so "still locked out" is searched with
-what came before. Only the last few turns count, so the query stays bounded however long
-the conversation grows. A question that leans on something never said ("Are those the only
-steps?" opening a conversation) is under-specified: it gets a clarifying question.
+- *standalone*: no earlier turn, a topic-switch cue ("Different ticket: …"), or nothing in the
+  question leans on the conversation (no back-reference, no shared words). Searched alone, so
+  an earlier topic never leaks into a new one.
+- *follow_up*: the question plainly leans on the previous turn ("And for a class-based view?",
+  "Same thing for…", a pronoun with almost nothing else said). Searched with the previous
+  turn's query before it.
+- *unsure*: it shares words with the previous turn or refers back, but says enough to stand
+  alone. The service searches both ways and keeps the stronger evidence.
+- *underspecified*: it leans on something never said ("Which setting controls it?" opening a
+  conversation, or after a switch cue): it gets a clarifying question.
+
+Only the previous turn's query is ever added, so the query stays bounded however long the
+conversation grows; a chain of follow-ups carries its topic through that query.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
+from answer.references import find_references
 from schemas.answer import ConversationTurn
+
+
+class TurnKind(StrEnum):
+    """How a question relates to the conversation before it."""
+
+    STANDALONE = "standalone"
+    FOLLOW_UP = "follow_up"
+    UNSURE = "unsure"
+    UNDERSPECIFIED = "underspecified"
+
 
 _REFERS_BACK = re.compile(
     r"\b(it|its|this|that|these|those|they|them|their|there|he|she|his|her|the same|"
-    r"again|also|else|other|still|more)\b",
+    r"again|also|else|other|still|more|both|either)\b",
+    re.IGNORECASE,
+)
+#: A question that opens with one of these continues the previous one.
+_CONTINUES = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|right|thanks)[,.!]?\s+)?(?:and|also|or|but|so|then|plus|what about|"
+    r"how about|same (?:thing|question|for)|the same|likewise|in that case|sorry|i meant|"
+    r"i mean|no,)\b",
+    re.IGNORECASE,
+)
+#: A question that opens with one of these starts a new topic ("Different ticket: …").
+_SWITCHES = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|right|thanks|alright|so)[,.!]?\s+)?(?:(?:a|one)\s+)?"
+    r"(?:(?:different|new|another|separate|unrelated|next|other)\s+"
+    r"(?:ticket|customer|question|topic|issue|case|one|thing|request|subject|client|user)"
+    r"(?:\s+now)?|switching (?:topics?|gears)|new topic|unrelated|next)\s*[:.!,;-]+\s*",
     re.IGNORECASE,
 )
 _FUNCTION_WORDS_TEXT = """
@@ -23,35 +59,105 @@ a an and are as at be been but by can could do does did for from has have how i 
 into is it its me my no not of on only or our so that the their them then there these
 they this those to too was we were what when where which who why will with would you
 your again also else other still more same any all just please ok okay yes thanks
+should shall may might must get got us one ones i'm it's what's that's there's we're
+they're don't doesn't can't isn't how's i've we've here now also very really thing
 """
 _FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
+#: Words that name no particular thing: a question made of these and a reference is vague.
+_VAGUE_WORDS = frozenset(
+    """say says said stop stops stopped work works working worked break breaks broke broken
+    fail fails failing failed happen happens happened update updated upgrade upgraded fix
+    fixed help problem problems issue issues error errors value values size max maximum min
+    minimum limit limits default defaults setting settings option options name number way
+    control controls controlled change changed use used need needed wrong right thing things
+    stuff one part step steps mean meant try tried see look new old first last next""".split()  # noqa: SIM905
+)
+_WORD = re.compile(r"[a-z0-9][a-z0-9_'.-]*")
+_VAGUE = frozenset(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _VAGUE_WORDS)
 
 
 @dataclass(frozen=True)
 class Condensed:
-    """The standalone query, how many earlier turns went into it, and whether it is clear."""
+    """The query to search, why, and (unsure) the other query worth trying."""
 
     query: str
-    history_turns: int
+    history_turns: int  # earlier turns that went into `query`
     underspecified: bool
     by: str = "rules"  # or "model": an LLM wrote the query (the condense prompt)
+    kind: TurnKind = TurnKind.STANDALONE
+    reason: str = "first question of the conversation"
+    alternative: str | None = None  # unsure: the question with the previous turn's query
 
 
 def condense(
-    question: str, history: list[ConversationTurn], *, user_turns: int = 2, max_words: int = 120
+    question: str,
+    history: list[ConversationTurn],
+    *,
+    previous_query: str | None = None,
+    max_words: int = 80,
 ) -> Condensed:
-    """The query to search for `question`, given the conversation so far."""
-    earlier = [t.text for t in history if t.role == "user"][-user_turns:]
-    if not earlier:
-        return Condensed(question, 0, is_underspecified(question))
-    words = " ".join([*earlier, question]).split()
-    return Condensed(" ".join(words[-max_words:]), len(earlier), False)
+    """The query to search for `question`, given the conversation so far.
+
+    `previous_query` is what the previous question was searched with (its own text when
+    not given), so a follow-up of a follow-up keeps its topic.
+    """
+    earlier = [t.text for t in history if t.role == "user"]
+    own, cue = strip_switch_cue(question)
+    if not earlier or cue:
+        why = f"a new topic ({cue!r})" if cue else "first question of the conversation"
+        return _alone(own, why)
+    context = previous_query or earlier[-1]
+    joined = " ".join(f"{context} {question}".split()[-max_words:])
+    shared = sorted(content_words(question) & content_words(context))
+    refs = find_references(question)
+    if _CONTINUES.match(question):
+        return Condensed(joined, 1, False, kind=TurnKind.FOLLOW_UP, reason="opens as a follow-up")
+    if refs.unbound:
+        why = f"refers to something said before ({', '.join(refs.unbound)})"
+        return Condensed(joined, 1, False, kind=TurnKind.FOLLOW_UP, reason=why)
+    if shared or refs.any:
+        leans = [*refs.demonstratives, *refs.soft, *(f"shares {w!r}" for w in shared)]
+        why = "may lean on the previous turn: " + ", ".join(leans)
+        return Condensed(question, 0, False, kind=TurnKind.UNSURE, reason=why, alternative=joined)
+    return Condensed(question, 0, False, reason="nothing in it leans on the conversation")
+
+
+def _alone(question: str, why: str) -> Condensed:
+    if is_underspecified(question):
+        return Condensed(
+            question, 0, True, kind=TurnKind.UNDERSPECIFIED, reason=f"{why}; names nothing"
+        )
+    return Condensed(question, 0, False, reason=why)
+
+
+def strip_switch_cue(question: str) -> tuple[str, str]:
+    """The question without a leading topic-switch cue, and the cue ("" when none)."""
+    found = _SWITCHES.match(question)
+    if found is None or found.end() >= len(question):
+        return question, ""
+    return question[found.end() :], found.group(0).strip(" :.!,;-")
+
+
+def content_words(text: str) -> set[str]:
+    """The words of `text` that carry meaning (lowercase, a plural's final s dropped)."""
+    found = (w.strip(".'-") for w in _WORD.findall(text.lower()))
+    return {_singular(w) for w in found if w and w not in _FUNCTION_WORDS and len(w) > 1}
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def is_underspecified(question: str) -> bool:
-    """True for a question that refers back to something and names almost nothing itself."""
-    content = [w for w in re.findall(r"[a-z0-9']+", question.lower()) if w not in _FUNCTION_WORDS]
-    return bool(_REFERS_BACK.search(question)) and len(content) <= 2
+    """True for a question that leans on something unsaid: it refers back and names almost
+    nothing itself ("How do I reset it?"), or refers to "the …" with only vague words
+    ("What's the default value?")."""
+    words = content_words(question)
+    pronoun = _REFERS_BACK.search(question)
+    if pronoun and len(words) <= 2:
+        return True
+    definite = pronoun or re.search(r"\bthe\b", question, re.IGNORECASE)
+    return bool(definite) and not words - _VAGUE
 
 
 def bounded_history(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from answer.citations import Cited, cite
-from answer.condense import Condensed, condense
+from answer.condense import Condensed, TurnKind, condense, content_words, strip_switch_cue
 from answer.perimeter import Perimeter
 from answer.prompts import Prompt
 from answer.validation import check_draft
@@ -46,6 +46,7 @@ from schemas.answer import (
     ConversationTurn,
     DeclineReason,
     Draft,
+    QueryTried,
     RetrievedChunk,
     SnapshotCheck,
 )
@@ -64,9 +65,28 @@ class AnswerPolicy:
     perimeter: Perimeter = field(default_factory=Perimeter)
     snapshot_retries: int = 2
     snapshot_wait_s: float = 0.2  # before a re-retrieval (doubling): the index catching up
-    history_user_turns: int = 2
     max_repairs: int = 2
     on_invalid: Literal["decline", "extractive"] = "decline"  # fail-closed by default
+    unsure_margin: float = 0.05  # confidence the follow-up reading may lose and still win
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What one query found: its retrieval, the extractive draft, the evidence signals."""
+
+    query: str
+    retrieval: Retrieval
+    draft: Draft | None
+    signals: dict[str, float]
+    confidence: float
+
+
+def _fit(evidence: _Evidence, context: set[str]) -> float:
+    """Share of the conversation's words (not the question's) in the best passage."""
+    hits = evidence.retrieval.hits
+    if not context or not hits:
+        return 0.0
+    return len(context & content_words(hits[0].payload.text)) / len(context)
 
 
 @dataclass
@@ -79,6 +99,9 @@ class _Work:
     trace_id: str
     started: float
     condensed: Condensed
+    query: str = ""  # the query searched (unsure: the one whose evidence was stronger)
+    history_turns: int = 0  # earlier turns that went into `query`
+    tried: list[QueryTried] = field(default_factory=list)
     retrieval: Retrieval | None = None
     attempts: list[Attempt] = field(default_factory=list)
     checks: list[SnapshotCheck] = field(default_factory=list)
@@ -113,7 +136,7 @@ class AnswerService:
             history = conversations.turns(conversation_id, last=HISTORY_TURNS)
             with stage("condense"):
                 condensed = condense(
-                    request.question, history, user_turns=self.policy.history_user_turns
+                    request.question, history, previous_query=self._previous_query(history)
                 )
                 if self.condenser is not None and history:
                     condensed = self._condense_with_model(request.question, history, condensed)
@@ -124,6 +147,8 @@ class AnswerService:
                 trace_id=trace_id or current_trace_id() or uuid.uuid4().hex,
                 started=started,
                 condensed=condensed,
+                query=condensed.query,
+                history_turns=condensed.history_turns,
             )
             answer = self._answer(work)
             self._keep(work, answer)
@@ -140,7 +165,20 @@ class AnswerService:
         except GeneratorUnavailable as exc:
             log.warning("condensing with the model failed, kept the recent turns: %s", exc)
             return fallback
-        return Condensed(query, fallback.history_turns, False, by="model")
+        return Condensed(
+            query,
+            fallback.history_turns,
+            False,
+            by="model",
+            kind=TurnKind.FOLLOW_UP,
+            reason="written by the model (the condense prompt)",
+        )
+
+    def _previous_query(self, history: list[ConversationTurn]) -> str | None:
+        """What the previous question was searched with (its audit record), if known."""
+        answer_id = next((t.answer_id for t in reversed(history) if t.answer_id), None)
+        record = self.catalog.answers.audit(answer_id) if answer_id else None
+        return record.answer.query if record else None
 
     def _answer(self, work: _Work) -> Answer:
         if work.condensed.underspecified:
@@ -177,22 +215,52 @@ class AnswerService:
 
     def _evidence(self, work: _Work) -> Draft | None:
         """Retrieve, and let the extractive generator weigh the evidence (its draft is also the
-        default answer and the fallback); None when nothing was retrieved."""
+        default answer and the fallback); None when nothing was retrieved. An unsure turn is
+        searched both ways, alone and with the previous turn, and the stronger evidence kept."""
+        condensed = work.condensed
+        queries = [condensed.query]
+        if condensed.kind is TurnKind.UNSURE and condensed.alternative:
+            queries.append(condensed.alternative)
+        weighed = [self._weigh(work, query) for query in queries]
+        best = self._stronger(work, weighed) if len(weighed) > 1 else weighed[0]
+        if len(weighed) > 1:
+            work.tried = [
+                QueryTried(query=e.query, confidence=e.confidence, chosen=e is best)
+                for e in weighed
+            ]
+        work.query, work.retrieval, work.signals = best.query, best.retrieval, best.signals
+        work.history_turns = condensed.history_turns if best is weighed[0] else 1
+        if best.draft is not None:
+            self._attempt(work, self.extractive, None, best.draft)
+        return best.draft
+
+    def _stronger(self, work: _Work, weighed: list[_Evidence]) -> _Evidence:
+        """Of the question searched alone and with the previous turn: the one with the
+        previous turn, when its evidence is about as strong and its best passage fits the
+        conversation better; else the question alone (a new topic never inherits the old)."""
+        alone, joined = weighed
+        context = content_words(joined.query) - content_words(work.request.question)
+        if joined.confidence < alone.confidence - self.policy.unsure_margin:
+            return alone
+        return joined if _fit(joined, context) > _fit(alone, context) else alone
+
+    def _weigh(self, work: _Work, query: str) -> _Evidence:
+        """One query's retrieval and the extractive generator's draft from it."""
         filters = work.request.filters
         work.retrievals += 1
         with stage("retrieve"):
-            work.retrieval = retrieval = self.retriever.search(
-                work.condensed.query, k=self.policy.k, source=filters.source, doc_id=filters.doc_id
+            retrieval = self.retriever.search(
+                query, k=self.policy.k, source=filters.source, doc_id=filters.doc_id
             )
         if not retrieval.hits:
-            return None
+            return _Evidence(query, retrieval, None, {}, 0.0)
         embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
+        asked = strip_switch_cue(work.request.question)[0]  # sentences answer the question
         with stage("generate", generator=self.extractive.name):
-            draft = self.extractive.generate(work.condensed.query, retrieval.hits, embedder)
-        self._attempt(work, self.extractive, None, draft)
-        agreement = self._agreement(work.condensed.query, retrieval)
-        work.signals = {**draft.signals, "agreement": agreement}
-        return draft
+            draft = self.extractive.generate(asked, retrieval.hits, embedder)
+        signals = {**draft.signals, "agreement": self._agreement(query, retrieval)}
+        confidence = self.policy.perimeter.confidence(signals)
+        return _Evidence(query, retrieval, draft, signals, confidence)
 
     def _generate(self, work: _Work, evidence: Draft) -> Draft | None:
         """The draft to return: the LLM's, validated and repaired, else by the posture; or the
@@ -202,7 +270,7 @@ class AnswerService:
                 return self._fall_back(work, evidence)
             return self._use(work, self.extractive, evidence)
         assert work.retrieval is not None
-        hits, query = work.retrieval.hits, work.condensed.query
+        hits, query = work.retrieval.hits, work.query
         try:
             with stage("generate", generator=self.llm.name):
                 draft = self.llm.generate(
@@ -319,7 +387,7 @@ class AnswerService:
             text=text,
             citations=citations or [],
             confidence=confidence,
-            query=work.condensed.query,
+            query=work.query,
             index_generation=(
                 retrieval.generation if retrieval else self.catalog.generations.current()
             ),
@@ -340,8 +408,11 @@ class AnswerService:
             created_at=datetime.now(UTC),
             answer=answer,
             question=work.request.question,
-            history_turns=work.condensed.history_turns,
+            history_turns=work.history_turns,
             condensed_by=work.condensed.by,
+            turn_kind=work.condensed.kind.value,
+            query_reason=work.condensed.reason,
+            queries_tried=work.tried,
             retrieved=[
                 RetrievedChunk(
                     chunk_id=h.payload.chunk_id,

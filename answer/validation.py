@@ -1,20 +1,22 @@
 """The trust layer's business rules for a draft answer (the schema is pydantic's job).
 
-A draft marked answered must say something; every sentence must carry a citation; every
-citation must name a passage retrieved for this request; and each sentence must be backed by
-what it cites: most of its words appear in the cited passages.
+A draft marked answered must say something; every claim must be cited (a marker cites the
+sentences before it in its paragraph; a code block is cited by the paragraph introducing
+it); every citation must name a passage retrieved for this request; and each claim must be
+backed by what it cites: most of its words appear in the cited passages. A closing "See
+also:" line only lists passages, each of which must have been retrieved.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from answer.sentences import answer_sentences, coverage, markers_of, without_markers, words
+from answer.sentences import Claim, claims, coverage, words
 from core.ports import SparseEncoder
 from schemas.answer import Draft
 from schemas.index import SearchHit
 
-MIN_SUPPORT = 0.6  # share of a sentence's words found in the passages it cites
+MIN_SUPPORT = 0.6  # share of a claim's words found in the passages it cites
 
 
 @dataclass(frozen=True)
@@ -34,40 +36,42 @@ def check_draft(draft: Draft, hits: list[SearchHit], sparse: SparseEncoder) -> l
         return [Problem("malformed_output", draft.error)]
     if draft.status == "declined":
         return []
-    sentences = answer_sentences(draft.text)
-    if not any(without_markers(s) for s in sentences):
+    found = claims(draft.text)
+    if not any(c.text for c in found if c.kind != "see_also"):
         return [Problem("empty_answer", "the answer is empty but marked answered")]
     problems: list[Problem] = []
-    for number, sentence in enumerate(sentences, start=1):
-        problems.extend(_check_sentence(number, sentence, hits, sparse))
+    for number, claim in enumerate(found, start=1):
+        problems.extend(_check_claim(number, claim, hits, sparse))
     return problems
 
 
-def _check_sentence(
-    number: int, sentence: str, hits: list[SearchHit], sparse: SparseEncoder
+def _check_claim(
+    number: int, claim: Claim, hits: list[SearchHit], sparse: SparseEncoder
 ) -> list[Problem]:
-    markers = markers_of(sentence)
-    if not markers:
-        return [Problem("uncited_claim", f"sentence {number} cites nothing: {sentence!r}")]
-    unknown = sorted({m for m in markers if not 1 <= m <= len(hits)})
+    what = "the code block" if claim.kind == "code" else "sentence"
+    if not claim.markers:
+        return [Problem("uncited_claim", f"{what} {number} cites nothing: {claim.text!r}")]
+    unknown = sorted({m for m in claim.markers if not 1 <= m <= len(hits)})
     if unknown:
         listed = ", ".join(f"[{m}]" for m in unknown)
         return [
             Problem(
                 "unknown_citation",
-                f"sentence {number} cites {listed}, not one of the {len(hits)} passages "
+                f"{what} {number} cites {listed}, not one of the {len(hits)} passages "
                 "retrieved for this question",
             )
         ]
+    if claim.kind == "see_also":
+        return []
     cited: set[int] = set()
-    for marker in markers:
+    for marker in claim.markers:
         cited |= words(sparse, hits[marker - 1].payload.text)
-    share = coverage(words(sparse, without_markers(sentence)), cited)
+    share = coverage(words(sparse, claim.text), cited)
     if share < MIN_SUPPORT:
         return [
             Problem(
                 "unsupported_claim",
-                f"sentence {number}: only {share:.0%} of its words are in the passages it cites",
+                f"{what} {number}: only {share:.0%} of its words are in the passages it cites",
             )
         ]
     return []

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from catalog import Catalog
 from core.ids import sha256_hex
 from index.active import Collection
+from index.text import indexed_text
 from schemas import Chunk
 from schemas.index import ChunkPayload, IndexPoint
 
@@ -47,8 +48,8 @@ class IndexChange:
 
 
 def embedding_text(chunk: Chunk) -> str:
-    """What is embedded for a chunk: its heading path, then its text."""
-    return f"{chunk.heading}\n\n{chunk.text}" if chunk.heading_path else chunk.text
+    """What is embedded and BM25-encoded for a chunk (`index.text.indexed_text`)."""
+    return indexed_text(chunk)
 
 
 def sync_document(catalog: Catalog, collection: Collection, doc_id: str) -> IndexChange:

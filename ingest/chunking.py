@@ -6,7 +6,10 @@ Rules, chosen so that an edit to one paragraph changes only the chunks around it
   least `min_words`. Shorter blocks (list items, one-liners) join the chunk before them,
   unless that would pass `max_words`. So boundaries depend on nearby blocks only: an
   edit reaches at most the chunk it is in and the one its anchor status touches.
-- A block over `max_words` is cut at sentence ends (or, failing that, at words).
+- A code block never starts a chunk unless it must (size): it stays with the text that
+  introduces it ("run this command:").
+- A block over `max_words` is cut at sentence ends (or, failing that, at words); a code
+  block between lines, each piece fenced again.
 - Ids hash (document, heading path, page, text, n-th copy): the same text at the same
   place keeps its id whatever happens elsewhere in the document.
 """
@@ -69,7 +72,7 @@ def _drafts(blocks: Sequence[Block], policy: ChunkPolicy) -> Iterator[_Draft]:
         for block in _split_long(section, policy.max_words):
             starts_chunk = (
                 draft is None
-                or block.words >= policy.min_words
+                or (block.words >= policy.min_words and not block.code)
                 or draft.words + block.words > policy.max_words
             )
             if starts_chunk:
@@ -87,8 +90,29 @@ def _split_long(blocks: Iterator[Block], max_words: int) -> Iterator[Block]:
         if block.words <= max_words:
             yield block
             continue
-        for piece in _windows(block.text, max_words):
-            yield Block(piece, block.heading_path, block.page)
+        pieces = (
+            _code_pieces(block.text, max_words) if block.code else _windows(block.text, max_words)
+        )
+        for piece in pieces:
+            yield Block(piece, block.heading_path, block.page, code=block.code)
+
+
+def _code_pieces(text: str, max_words: int) -> Iterator[str]:
+    """A fenced code block cut between lines into fenced pieces of at most ~`max_words`."""
+    lines = text.split("\n")
+    opening = lines[0] if lines[0].startswith("```") else "```"
+    body = lines[1:-1] if lines[0].startswith("```") and lines[-1] == "```" else lines
+    piece: list[str] = []
+    count = 0
+    for line in body:
+        size = len(line.split())
+        if piece and count + size > max_words:
+            yield "\n".join([opening, *piece, "```"])
+            piece, count = [], 0
+        piece.append(line)
+        count += size
+    if piece:
+        yield "\n".join([opening, *piece, "```"])
 
 
 def _windows(text: str, max_words: int) -> Iterator[str]:

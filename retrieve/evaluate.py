@@ -39,6 +39,10 @@ class EvalQuestion(BaseModel):
     relevant_doc_ids: list[str] = Field(default_factory=list)
     answerable: bool = True
     category: str | None = None
+    session_id: str | None = None  # agent sessions: asked in one live conversation, in order
+    turn_index: int = 0
+    expected_behavior: str | None = None
+    key_phrases: list[str] = Field(default_factory=list)
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import quote
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,6 +67,12 @@ class ChatRequest(BaseModel):
     filters: SearchFilters = Field(default_factory=SearchFilters)
 
 
+def citation_url(doc_id: str, version: int, chunk_id: str) -> str:
+    """Where an agent reads a cited version: `GET /v1/documents/{doc_id}/versions/{n}`, the
+    chunk's anchor (`#chunk-<id>`) marking the passage."""
+    return f"/v1/documents/{quote(doc_id, safe='/')}/versions/{version}#chunk-{chunk_id}"
+
+
 class Citation(BaseModel):
     """One cited chunk of one exact document version; `marker` is its `[n]` in the text."""
 
@@ -78,9 +85,13 @@ class Citation(BaseModel):
     path: str
     heading_path: list[str] = Field(default_factory=list)
     page: int | None = None
-    snippet: str
+    snippet: str = Field(description="the cited passage's text (display Markdown)")
     chunk_id: str
     score: float
+    url: str = Field(default="", description="the cited version's text, the chunk anchored")
+    see_also: bool = Field(
+        default=False, description="listed under 'See also', not quoted in the answer"
+    )
 
 
 class Answer(BaseModel):
@@ -158,6 +169,15 @@ class SnapshotCheck(BaseModel):
     stale: list[tuple[str, int]] = Field(default_factory=list)
 
 
+class QueryTried(BaseModel):
+    """One query an unsure follow-up was searched with, the confidence its evidence gave,
+    and whether it was the one kept."""
+
+    query: str
+    confidence: float
+    chosen: bool
+
+
 class AuditRecord(BaseModel):
     """Everything that produced one answer: enough to explain it later."""
 
@@ -167,6 +187,14 @@ class AuditRecord(BaseModel):
     question: str
     history_turns: int = Field(description="earlier turns the query was condensed with")
     condensed_by: str = Field(default="rules", description="rules, or model (condense prompt)")
+    turn_kind: str = Field(
+        default="standalone",
+        description="standalone, follow_up, unsure (searched both ways) or underspecified",
+    )
+    query_reason: str = Field(default="", description="why the question was searched this way")
+    queries_tried: list[QueryTried] = Field(
+        default_factory=list, description="unsure turns: each query tried, the stronger kept"
+    )
     retrieved: list[RetrievedChunk]
     attempts: list[Attempt]
     snapshot_checks: list[SnapshotCheck]

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from answer.evaluate import answer_figures, ask_all, decline_figures
+from answer.evaluate_sessions import ask_sessions, session_figures
 from core.errors import IndexBusy
 from core.settings import Settings
 from retrieve.evaluate import evaluate, load_questions, relative_to_corpus, to_json
@@ -136,7 +137,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         figures = evaluate(
             retriever_for(indexer), questions, source=source, user_turns=args.user_turns
         )
-        asked = ask_all(build_answer_service(settings, indexer), questions, source)
+        answers_service = build_answer_service(settings, indexer)
+        sessions = None
+        if any(q.session_id for q in questions):  # one live conversation per session
+            sessions = session_figures(ask_sessions(answers_service, questions, source))
+        asked = ask_all(answers_service, questions, source)
         current = None
         if args.previous_corpus is not None:
             cited = [c.doc_id for a in asked for c in a.answer.citations]
@@ -153,6 +158,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         ingest=summary,
         decline=declines,
         answers=answers,
+        **({"sessions": sessions} if sessions is not None else {}),
     )
     if args.json:
         print(report)
@@ -161,6 +167,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{mode:>7}: " + "  ".join(f"{k} {v}" for k, v in row.items()))
     print("decline: " + "  ".join(f"{k} {v}" for k, v in declines.items()))
     print("answers: " + "  ".join(f"{k} {v}" for k, v in answers.items()))
+    if sessions is not None:
+        print("sessions: " + "  ".join(f"{k} {v}" for k, v in sessions.items()))
     return 0
 
 

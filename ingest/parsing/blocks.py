@@ -7,11 +7,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Block:
-    """Text of one element, the headings above it (outermost first) and its page (PDF)."""
+    """Text of one element, the headings above it (outermost first) and its page (PDF).
+
+    `code`: the text is a fenced code block (Markdown), cut only between lines.
+    """
 
     text: str
     heading_path: tuple[str, ...]
     page: int | None = None
+    code: bool = False
 
     @property
     def words(self) -> int:

@@ -1,7 +1,9 @@
-"""Parse one document's bytes into `Block`s with unstructured (runs inside the parser process).
+"""Parse one document's bytes into `Block`s (runs inside the parser process).
 
-PDFs use the fast strategy (pdfminer), never `hi_res`; a PDF that yields nothing is a
-failure (encrypted, damaged or scanned), never an empty document.
+Markdown and reStructuredText go to our own readers, which keep code and structure as display
+Markdown; HTML, DOCX, PDF and other plain text to unstructured. PDFs use the fast strategy
+(pdfminer), never `hi_res`; a PDF that yields nothing is a failure (encrypted, damaged or
+scanned), never an empty document.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from core.errors import ParseError, RejectedFile
 from ingest.parsing.blocks import Block
 from ingest.parsing.classify import use_cheap_classification
 from ingest.parsing.guards import check_bytes, decode_text
+from ingest.parsing.markdown import markdown_blocks
 from ingest.parsing.media import DOCX
 from ingest.parsing.offline_nlp import prepare_unstructured
+from ingest.parsing.rest import looks_like_rest, rest_blocks
 from ingest.parsing.structure import to_blocks
 from schemas import ReasonCode
 
@@ -32,11 +36,11 @@ def warm_up() -> None:
     use_cheap_classification()
     import unstructured.partition.docx
     import unstructured.partition.html
-    import unstructured.partition.md
     import unstructured.partition.pdf
     import unstructured.partition.text  # noqa: F401
 
     parse_document(WARMUP_DOCUMENT, "warmup.md", "text/markdown", 1 << 20)
+    parse_document(WARMUP_DOCUMENT, "warmup.txt", "text/plain", 1 << 20)
 
 
 def parse_document(data: bytes, filename: str, media_type: str, max_inflated: int) -> list[Block]:
@@ -44,13 +48,28 @@ def parse_document(data: bytes, filename: str, media_type: str, max_inflated: in
     if not data:
         raise RejectedFile("the file is empty", ReasonCode.EMPTY)
     check_bytes(data, media_type, max_inflated)
-    prepare_unstructured()
-    use_cheap_classification()
-    elements = _partition(data, filename, media_type)
-    blocks = to_blocks(elements, plain_text=media_type == "text/plain")
+    blocks = _own_reader(data, filename, media_type)
+    if blocks is None:
+        prepare_unstructured()
+        use_cheap_classification()
+        elements = _partition(data, filename, media_type)
+        blocks = to_blocks(elements, plain_text=media_type == "text/plain")
     if not blocks:
         raise ParseError("no text found in the document", ReasonCode.NO_TEXT)
     return blocks
+
+
+def _own_reader(data: bytes, filename: str, media_type: str) -> list[Block] | None:
+    """Markdown and reST keep their structure and code in our own readers (display Markdown);
+    None: unstructured partitions the file."""
+    if media_type == "text/markdown":
+        text = decode_text(data)
+        return _guarded(lambda: markdown_blocks(text), filename)
+    if media_type == "text/plain":
+        text = decode_text(data)
+        if filename.lower().endswith(".rst") or looks_like_rest(text):
+            return _guarded(lambda: rest_blocks(text), filename)
+    return None
 
 
 def _partition(data: bytes, filename: str, media_type: str) -> list[Any]:
@@ -61,10 +80,6 @@ def _partition(data: bytes, filename: str, media_type: str) -> list[Any]:
 
         return _guarded(lambda: partition_docx(file=io.BytesIO(data)), filename)
     text = decode_text(data)
-    if media_type == "text/markdown":
-        from unstructured.partition.md import partition_md
-
-        return _guarded(lambda: partition_md(text=text, languages=LANGUAGES), filename)
     if media_type == "text/html":
         from unstructured.partition.html import partition_html
 

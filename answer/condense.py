@@ -61,6 +61,8 @@ they this those to too was we were what when where which who why will with would
 your again also else other still more same any all just please ok okay yes thanks
 should shall may might must get got us one ones i'm it's what's that's there's we're
 they're don't doesn't can't isn't how's i've we've here now also very really thing
+after before about above below over under between through during without within up down
+out off each every some many much few lot lots via per than
 """
 _FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
 #: Words that name no particular thing: a question made of these and a reference is vague.

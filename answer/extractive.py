@@ -25,6 +25,9 @@ from schemas.index import SearchHit
 VERSION = "2.0.0"
 
 #: A sentence opening like this leans on the one before it.
+#: Version notes and cross-references: true, but an answer never runs on into them.
+_ASIDE = re.compile(r"^(?:New in version|Changed in version|Deprecated since version|See also:)")
+_SHORT_CODE_LINES = 12
 _LEANS_BACK = re.compile(
     r"^(?:it|its|this|that|these|those|they|their|them|such|here|however|therefore|thus|"
     r"also|another|but|so|then|otherwise|instead|likewise|similarly|alternatively|"
@@ -57,8 +60,8 @@ class ExtractiveGenerator:
     sparse: SparseEncoder
     passages: int = 5
     max_sentences: int = 3  # the best sentence and its strongest close neighbours
-    max_words: int = 120  # of prose in the excerpt (a code block or list it introduces aside)
-    min_words: int = 60  # the excerpt reads on past its best sentences until this long
+    max_words: int = 140  # of prose in the excerpt (a code block or list it introduces aside)
+    min_words: int = 80  # the excerpt reads on past its best sentences until this long
     dense_candidates: int = 8  # 16: generation 51 ms p50, 8: 29 ms (emanual dev, int8)
     keep_ratio: float = 0.8  # a neighbour or another passage must score this share of the best
     reach: int = 3  # how far (in sentences) a neighbour may sit from the best sentence
@@ -103,10 +106,17 @@ class ExtractiveGenerator:
         """Every usable sentence of the passages, likeliest first by words and rank alone."""
         asked = words(self.sparse, query)
         candidates = [
-            Candidate(rank, position, unit.text, frozenset(found), coverage(asked, found))
+            Candidate(
+                rank,
+                position,
+                unit.text,
+                frozenset(found),
+                coverage(asked, found),
+            )
             for rank, passage in enumerate(units, start=1)
             for position, unit in enumerate(passage)
             if unit.kind == "sentence"
+            and not _ASIDE.match(unit.text)
             and len(unit.text.split()) >= 3
             and not looks_like_code(unit.text)
             and (found := words(self.sparse, unit.text))
@@ -166,13 +176,16 @@ class ExtractiveGenerator:
             low -= 1
         while (  # an answer often follows the sentence that matches the question best
             high + 1 < len(passage)
-            and passage[high + 1].kind == "sentence"
             and _prose_words(passage, low, high) < self.min_words
             and _prose_words(passage, low, high + 1) <= self.max_words
             and not passage[high].text.rstrip().endswith(":")
+            and _reads_on(passage[high + 1])
         ):
             high += 1
-        return low, _introduced(passage, high, self.max_words)
+        high = _introduced(passage, high, self.max_words)
+        if high > best.unit and _dangling(passage, high):
+            high -= 1  # "…three other methods:" with nothing after it in the passage
+        return low, high
 
     def _others(self, ranked: list[Candidate], best: Candidate, hits: list[SearchHit]) -> list[int]:
         """Other passages that also answer well: cited as "See also" (other pages first)."""
@@ -191,6 +204,19 @@ class ExtractiveGenerator:
             if len(chosen) == self.see_also:
                 break
         return sorted(chosen)
+
+
+def _reads_on(unit: Unit) -> bool:
+    """Whether an excerpt may run on into `unit`: prose or a short code block, not an aside."""
+    if unit.kind == "sentence":
+        return not _ASIDE.match(unit.text)
+    return unit.kind == "code" and unit.text.count("\n") <= _SHORT_CODE_LINES + 1
+
+
+def _dangling(passage: list[Unit], high: int) -> bool:
+    """The excerpt's last sentence introduces something the passage does not hold."""
+    last = passage[high]
+    return last.kind == "sentence" and last.text.rstrip().endswith(":") and high + 1 == len(passage)
 
 
 def _introduced(passage: list[Unit], high: int, max_words: int) -> int:

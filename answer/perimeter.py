@@ -1,8 +1,9 @@
 """The competence perimeter: how strongly the evidence backs an answer, and what to do.
 
 The confidence is a weighted mix of evidence signals, each 0-1: the best candidate sentence's
-dense similarity to the query, the share of the query's words it holds, and whether dense
-and BM25 search agree on the top passage. Below `decline_below` the question is declined;
+dense similarity to the question, the share of the question's words it holds, whether dense
+and BM25 search agree on the top passage, and (a penalty) whether the question names a
+setting or product no document mentions. Below `decline_below` the question is declined;
 between that and `escalate_below` it is escalated to a person. Calibrated on the dev sets
 (`bench/calibrate_perimeter.py`, figures in bench/RESULTS.md).
 """
@@ -13,15 +14,20 @@ from dataclasses import dataclass
 
 from schemas.answer import AnswerStatus
 
-WEIGHTS = {"sentence_dense": 0.6, "sentence_lexical": 0.3, "agreement": 0.1}
+WEIGHTS = {
+    "sentence_dense": 0.6,
+    "sentence_lexical": 0.3,
+    "agreement": 0.1,
+    "unknown_name": -0.2,  # the question names a setting or product no document mentions
+}
 
 
 @dataclass(frozen=True)
 class Perimeter:
     """Thresholds on the confidence (0-1)."""
 
-    decline_below: float = 0.45
-    escalate_below: float = 0.45  # equal to decline_below: no escalation band
+    decline_below: float = 0.42
+    escalate_below: float = 0.45  # the band between: answered, but a person checks it first
 
     def confidence(self, signals: dict[str, float]) -> float:
         """The weighted evidence, clipped to 0-1 (a missing signal counts 0)."""

@@ -17,6 +17,7 @@ from typing import Literal
 
 from answer.citations import Cited, cite
 from answer.condense import Condensed, TurnKind, condense, content_words, strip_switch_cue
+from answer.names import is_mentioned, named_things
 from answer.perimeter import Perimeter
 from answer.prompts import Prompt
 from answer.validation import check_draft
@@ -102,6 +103,7 @@ class _Work:
     query: str = ""  # the query searched (unsure: the one whose evidence was stronger)
     history_turns: int = 0  # earlier turns that went into `query`
     tried: list[QueryTried] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # names no document mentions
     retrieval: Retrieval | None = None
     attempts: list[Attempt] = field(default_factory=list)
     checks: list[SnapshotCheck] = field(default_factory=list)
@@ -201,7 +203,8 @@ class AnswerService:
         confidence = self.policy.perimeter.confidence(work.signals)
         status = self.policy.perimeter.verdict(confidence)
         if status is AnswerStatus.DECLINED:
-            return self._decline(work, DeclineReason.WEAK_EVIDENCE, confidence)
+            reason = DeclineReason.UNKNOWN_NAME if work.unknown else DeclineReason.WEAK_EVIDENCE
+            return self._decline(work, reason, confidence)
         draft = self._generate(work, evidence)
         if draft is None:
             return self._decline(work, DeclineReason.INVALID_OUTPUT, confidence)
@@ -230,9 +233,42 @@ class AnswerService:
             ]
         work.query, work.retrieval, work.signals = best.query, best.retrieval, best.signals
         work.history_turns = condensed.history_turns if best is weighed[0] else 1
+        work.unknown = self._unknown_names(work)
+        work.signals["unknown_name"] = 1.0 if work.unknown else 0.0
+        if best.draft is not None and work.history_turns:
+            best = self._excerpt_for_follow_up(work, best)
         if best.draft is not None:
             self._attempt(work, self.extractive, None, best.draft)
         return best.draft
+
+    def _excerpt_for_follow_up(self, work: _Work, evidence: _Evidence) -> _Evidence:
+        """A follow-up's excerpt is chosen with the conversation's words too ("Same thing for
+        a class-based view?" is about logging in); its evidence signals stay the question's."""
+        assert evidence.draft is not None
+        retrieval = evidence.retrieval
+        embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
+        with stage("generate", generator=self.extractive.name):
+            draft = self.extractive.generate(evidence.query, retrieval.hits, embedder)
+        if draft.status != "answered":
+            return evidence
+        kept = draft.model_copy(update={"signals": evidence.draft.signals})
+        return _Evidence(evidence.query, retrieval, kept, evidence.signals, evidence.confidence)
+
+    def _unknown_names(self, work: _Work) -> list[str]:
+        """The settings and proper nouns the question names that no searched document
+        mentions (BM25 finds the passages holding a name's words; the name must be in one)."""
+        filters = work.request.filters
+        unknown = []
+        for name in named_things(strip_switch_cue(work.request.question)[0]):
+            if not self.sparse.encode_query(name).indices:
+                continue  # a stopword ("Not Modified"): nothing to look for
+            found = self.retriever.search(
+                name.rstrip("*"), k=10, mode="sparse", source=filters.source, doc_id=filters.doc_id
+            )
+            texts = [f"{' '.join(h.payload.heading_path)} {h.payload.text}" for h in found.hits]
+            if not is_mentioned(name, texts):
+                unknown.append(name)
+        return unknown
 
     def _stronger(self, work: _Work, weighed: list[_Evidence]) -> _Evidence:
         """Of the question searched alone and with the previous turn: the one with the
@@ -368,6 +404,8 @@ class AnswerService:
 
     def _decline(self, work: _Work, reason: DeclineReason, confidence: float = 0.0) -> Answer:
         message = DECLINE_MESSAGES[reason]
+        if reason is DeclineReason.UNKNOWN_NAME:
+            message = f"{message.rstrip('.')}: {', '.join(work.unknown)}."
         answer = self._answer_of(work, AnswerStatus.DECLINED, message, confidence)
         return answer.model_copy(update={"decline_reason": reason, "decline_message": message})
 

@@ -23,6 +23,7 @@ from catalog.admin import ApiKeys, Jobs
 from catalog.answers import AnswerLog, Conversations
 from catalog.dead_letters import DeadLetters
 from catalog.failures import FailureLog
+from catalog.formats import ChunkFormats
 from catalog.index_state import EmbeddingCache, IndexGenerations
 from catalog.tables import chunks, document_versions, documents, sources, tombstones
 from core.errors import CatalogError, ConcurrentUpdate, NotFound, SourceConflict
@@ -95,6 +96,7 @@ class Catalog:
         self.dead_letters = DeadLetters(self.engine)
         self.keys = ApiKeys(self.engine)
         self.jobs = Jobs(self.engine)
+        self.formats = ChunkFormats(self.engine)
 
     def migrate(self) -> None:
         """Bring the database schema to the newest Alembic revision.

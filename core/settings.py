@@ -85,7 +85,7 @@ class Settings(BaseSettings):
 
     answer_k: int = Field(default=8, ge=1, le=50, description="passages read per answer")
     decline_below: float = Field(
-        default=0.45, ge=0, le=1, description="confidence under which a question is declined"
+        default=0.42, ge=0, le=1, description="confidence under which a question is declined"
     )
     escalate_below: float = Field(
         default=0.45,

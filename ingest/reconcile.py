@@ -3,7 +3,8 @@
 Run on start and periodically, because inotify drops events silently when its queue
 overflows. New and edited files become `IngestFile`, vanished documents `DeleteFile`
 (a rename is both). Files whose size and mtime match what the catalog last saw are
-skipped without reading; so are quarantined files that did not change since.
+skipped without reading (unless an older Verity chunked them); so are quarantined files
+that did not change since.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def plan(catalog: Catalog, source: str, root: Path, trust_stat: bool = True) -> 
     and so are quarantined files unchanged since they failed.
     """
     seen = catalog.seen_stats(source)
+    outdated = catalog.formats.outdated_paths(source)  # re-chunked whatever their stat says
     quarantined = {
         f.path: f.last_seen.timestamp()
         for f in catalog.failures.list()
@@ -48,8 +50,10 @@ def plan(catalog: Catalog, source: str, root: Path, trust_stat: bool = True) -> 
             st = os.lstat(root / rel_path)
         except FileNotFoundError:
             continue
-        if trust_stat and _unchanged(
-            st, seen.get(rel_path), quarantined.get(printable_path(rel_path))
+        if (
+            trust_stat
+            and rel_path not in outdated
+            and _unchanged(st, seen.get(rel_path), quarantined.get(printable_path(rel_path)))
         ):
             continue
         tasks.append(IngestFile(source=source, rel_path=rel_path))

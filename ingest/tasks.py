@@ -142,6 +142,8 @@ def _ingest_bytes(
 ) -> TaskResult:
     doc_id, facts, data, sha = read.doc_id, read.facts, read.data, read.sha256
     current = ctx.catalog.current_version(doc_id)
+    outdated = current is not None and ctx.catalog.formats.outdated(doc_id, current.version)
+    force = force or outdated  # chunked by an older Verity: re-chunk into the display form
     if current is not None and current.sha256 == sha and not force:
         ctx.catalog.note_stat(doc_id, facts.size, facts.mtime_ns)
         ctx.catalog.failures.resolve(doc_id)
@@ -159,6 +161,8 @@ def _ingest_bytes(
     if current is not None and current.sha256 == sha:
         old_ids = [c.chunk_id for c in ctx.catalog.chunks(doc_id, current.version)]
         if old_ids == [c.chunk_id for c in new_chunks]:
+            if outdated:
+                ctx.catalog.formats.mark_current(doc_id, current.version)
             result.unchanged = 1
             return result
     version = ctx.catalog.commit_version(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from urllib.parse import quote
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +29,7 @@ class DeclineReason(StrEnum):
 
     NO_EVIDENCE = "no_evidence"
     WEAK_EVIDENCE = "weak_evidence"
+    UNKNOWN_NAME = "unknown_name"
     UNDERSPECIFIED = "underspecified"
     INVALID_OUTPUT = "invalid_output"
     INDEX_CHANGING = "index_changing"
@@ -39,6 +40,8 @@ DECLINE_MESSAGES: dict[DeclineReason, str] = {
     "no document covers it.",
     DeclineReason.WEAK_EVIDENCE: "I can't answer that from the knowledge base: "
     "the closest documents do not clearly cover it.",
+    DeclineReason.UNKNOWN_NAME: "I can't answer that from the knowledge base: "
+    "it never mentions what the question names.",
     DeclineReason.UNDERSPECIFIED: "I'm not sure what this refers to: which product, setting "
     "or task do you mean?",
     DeclineReason.INVALID_OUTPUT: "I couldn't produce an answer I can back with the "
@@ -92,6 +95,34 @@ class Citation(BaseModel):
     see_also: bool = Field(
         default=False, description="listed under 'See also', not quoted in the answer"
     )
+
+
+class VersionChunk(BaseModel):
+    """One chunk of a cited version, as the answer read it; `anchor` is its `#` in links."""
+
+    chunk_id: str
+    ordinal: int
+    heading_path: list[str] = Field(default_factory=list)
+    page: int | None = None
+    text: str = Field(description="display Markdown: no reST or other markup")
+    anchor: str
+
+
+class VersionText(BaseModel):
+    """One version of one document as an agent checks a citation:
+    `GET /v1/documents/{doc_id}/versions/{version}`."""
+
+    doc_id: str
+    source: str
+    path: str
+    version: int
+    sha256: str
+    media_type: str
+    created_at: datetime
+    current: bool = Field(description="false once a newer version (or a deletion) replaced it")
+    current_version: int | None
+    text: str = Field(description="the version's chunks joined, display Markdown")
+    chunks: list[VersionChunk]
 
 
 class Answer(BaseModel):

@@ -50,6 +50,11 @@ def _chunk_v0(raw: Raw) -> Raw:
     return raw
 
 
+def _chunk_v1(raw: Raw) -> Raw:
+    # Same fields; the raw text stays until the document is re-chunked (catalog.formats).
+    return raw
+
+
 def _failure_v0(raw: Raw) -> Raw:
     raw["sha256"] = raw.pop("sha")
     raw["reason"] = raw.pop("code")
@@ -61,7 +66,7 @@ def _failure_v0(raw: Raw) -> Raw:
 STEPS: dict[str, dict[int, Step]] = {
     "source_document": {0: _document_v0},
     "document_version": {0: _version_v0},
-    "chunk": {0: _chunk_v0},
+    "chunk": {0: _chunk_v0, 1: _chunk_v1},
     "ingest_failure": {0: _failure_v0},
     "tombstone": {0: dict},  # the prototype's tombstones already had today's fields
 }

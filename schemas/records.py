@@ -82,9 +82,14 @@ class DocumentVersion(Record):
 
 
 class Chunk(Record):
-    """A passage of one document version, with where it sits (heading path, page)."""
+    """A passage of one document version, with where it sits (heading path, page).
 
-    schema_version: Literal[1] = 1
+    Schema 2: `text` is the display form (Markdown; reST roles, literals and directives
+    rendered, heading adornments never in the heading path). A schema-1 chunk still holds the
+    raw text until its document is re-chunked (`catalog.formats`).
+    """
+
+    schema_version: Literal[2] = 2
     chunk_id: str
     doc_id: str
     version: int = Field(ge=1)

@@ -19,6 +19,7 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
+from answer.cited import cited_version
 from answer.service import AnswerService
 from core.errors import (
     CatalogError,
@@ -34,9 +35,17 @@ from core.errors import (
 from core.telemetry import REQUEST_SECONDS, TRACE_ID, current_trace_id, tracer
 from schemas import ReasonCode
 from schemas.admin import Role
-from schemas.answer import Answer, AuditRecord, ChatRequest, Feedback, FeedbackRequest
+from schemas.answer import (
+    Answer,
+    AuditRecord,
+    ChatRequest,
+    Feedback,
+    FeedbackRequest,
+    VersionText,
+)
 from verity.admin import AdminSide, admin_router
 from verity.auth import Auth
+from verity.version_page import version_page
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
@@ -126,6 +135,21 @@ def create_app(
     def feedback(body: FeedbackRequest) -> Feedback:
         """Record whether an answer helped, beside its audit record."""
         return service.catalog.answers.add_feedback(body)
+
+    @app.get(
+        "/v1/documents/{doc_id:path}/versions/{version}",
+        response_model=VersionText,
+        tags=["chat"],
+        dependencies=agent,
+        responses={200: {"content": {"text/html": {}}}},
+    )
+    def cited(doc_id: str, version: int, request: Request) -> Any:
+        """One version of a document, as a citation points at it: its text and chunks
+        (anchors `chunk-<id>`); an HTML page when a browser asks for one."""
+        found = cited_version(service.catalog, doc_id, version)
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(version_page(found))
+        return found
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -26,7 +26,7 @@ def test_v0_chunk_is_upgraded_to_heading_path_and_chunk_id() -> None:
     }
     chunk = load_record("chunk", v0)
     assert isinstance(chunk, Chunk)
-    assert chunk.schema_version == CURRENT_VERSIONS["chunk"] == 1
+    assert chunk.schema_version == CURRENT_VERSIONS["chunk"] == 2
     assert chunk.chunk_id == "abc"
     assert chunk.ordinal == 3
     assert chunk.heading_path == ["Billing", "Refunds"]

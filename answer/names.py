@@ -27,14 +27,18 @@ def named_things(question: str) -> list[str]:
     text (an error message, a title) is left to retrieval."""
     found: list[str] = []
     for sentence in _SENTENCES.split(_QUOTED.sub(" ", question)):
+        previous = -2
         for position, raw in enumerate(_WORD.findall(sentence)):
             word = re.sub(r"'s$", "", raw.strip("'-"))
-            if not word or word in _COMMON or word in found:
+            if not word or word in _COMMON:
                 continue
             setting = bool(_SETTING.match(word))
             proper = position > 0 and word[0].isupper() and not word.isupper() and "_" not in word
-            if setting or proper:
+            if proper and previous == position - 1:
+                found[-1] = f"{found[-1]} {word}"  # one name of several words: "Mona Lisa"
+            elif (setting or proper) and word not in found:
                 found.append(word)
+            previous = position if proper else -2
     return found
 
 

@@ -21,7 +21,9 @@ _DETERMINERS = frozenset(
 _AUXILIARIES = frozenset(
     """is 's was be been being can could will would should does did do has had have works
     work worked happen happens happened mean means means may might must isn't doesn't
-    wasn't won't can't""".split()  # noqa: SIM905
+    wasn't won't can't last lasts take takes took cost costs apply applies require requires
+    matter matters affect affects help helps fix fixes change changes break breaks count
+    counts stay stays expire expires include includes need needs""".split()  # noqa: SIM905
 )
 #: Words after which "that"/"this" is a pronoun or a determiner, not a relative "that".
 _BEFORE_DEMONSTRATIVE = frozenset(

@@ -96,8 +96,9 @@ _PROSE_WORD = re.compile(r"[\"'(]?[A-Za-z][A-Za-z'’-]*[\"').,:;!?]*")
 
 
 def looks_like_code(sentence: str) -> bool:
-    """True for a code line or doctest rather than prose (few plain words): not an answer."""
-    tokens = sentence.split()
+    """True for a code line or doctest rather than prose (few plain words): not an answer.
+    Inline code (`name`) inside prose is a word of that prose."""
+    tokens = _INLINE_CODE.sub("code", sentence).split()
     if not tokens or ">>>" in sentence or sentence.lstrip().startswith(("$ ", "def ", "class ")):
         return True
     prose = sum(1 for token in tokens if _PROSE_WORD.fullmatch(token))

@@ -291,7 +291,11 @@ class AnswerService:
         if not retrieval.hits:
             return _Evidence(query, retrieval, None, {}, 0.0)
         embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
-        asked = strip_switch_cue(work.request.question)[0]  # sentences answer the question
+        # sentences are weighed against the question itself, so an unsure turn's two readings
+        # compare fairly; a plain follow-up ("and for Android?") says too little alone
+        asked = strip_switch_cue(work.request.question)[0]
+        if work.condensed.kind is TurnKind.FOLLOW_UP:
+            asked = query
         with stage("generate", generator=self.extractive.name):
             draft = self.extractive.generate(asked, retrieval.hits, embedder)
         signals = {**draft.signals, "agreement": self._agreement(query, retrieval)}

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from answer.citations import cite
-from answer.condense import bounded_history, condense, is_underspecified
+from answer.condense import TurnKind, bounded_history, condense, is_underspecified
+from answer.names import is_mentioned, named_things
 from answer.perimeter import Perimeter
+from answer.references import find_references
 from answer.sentences import answer_sentences, looks_like_code, split_sentences
 from answer.validation import check_draft
 from index.sparse import Bm25Encoder
@@ -71,8 +73,22 @@ def test_citations_are_renumbered_by_first_use_and_name_exact_versions() -> None
         (1, "kb/doc1.md", 1, "c1"),
         (2, "kb/doc0.md", 1, "c0"),
     ]
-    assert cited.citations[0].snippet == "Locked for one hour."
     assert cited.versions == {("kb/doc0.md", 1), ("kb/doc1.md", 1)}
+
+
+def test_a_citation_carries_its_passage_text_and_a_link_to_the_version() -> None:
+    cited = cite("Locked for one hour. [2]\n\nSee also: [1] Part 0", HITS)
+    locked, refunds = cited.citations
+    assert locked.snippet == PASSAGES[1] and refunds.snippet == PASSAGES[0]
+    assert locked.url == "/v1/documents/kb/doc1.md/versions/1#chunk-c1"
+    assert (locked.see_also, refunds.see_also) == (False, True)
+
+
+def test_a_bracketed_number_in_code_is_not_a_citation() -> None:
+    text = "Read the second item with `args[2]`: [1]\n\n```\nvalue = args[2]\n```"
+    cited = cite(text, HITS)
+    assert [c.marker for c in cited.citations] == [1]
+    assert "`args[2]`" in cited.text and "value = args[2]" in cited.text
 
 
 def test_a_verbatim_cited_answer_passes_the_trust_layer(bm25: Bm25Encoder) -> None:
@@ -97,6 +113,34 @@ def test_the_trust_layer_names_each_broken_rule(bm25: Bm25Encoder, text: str, ru
     assert [p.rule for p in problems] == [rule]
 
 
+def test_a_marker_cites_the_sentences_before_it_in_its_paragraph(bm25: Bm25Encoder) -> None:
+    excerpt = "Refunds reach the original card within five business days. Store credit is instant."
+    assert check_draft(Draft(status="answered", text=f"{excerpt} [1]"), HITS, bm25) == []
+    trailing = f"{PASSAGES[0]} [1] Store credit is instant."
+    problems = check_draft(Draft(status="answered", text=trailing), HITS, bm25)
+    assert [p.rule for p in problems] == ["uncited_claim"]
+
+
+def test_a_code_block_is_cited_by_the_paragraph_introducing_it(bm25: Bm25Encoder) -> None:
+    hits = [hit(0, "Create one with this command:\n\n```console\n$ manage.py createsuperuser\n```")]
+    good = "Create one with this command: [1]\n\n```console\n$ manage.py createsuperuser\n```"
+    assert check_draft(Draft(status="answered", text=good), hits, bm25) == []
+    invented = good.replace("createsuperuser", "format_all_disks --now --everything")
+    problems = check_draft(Draft(status="answered", text=invented), hits, bm25)
+    assert [p.rule for p in problems] == ["unsupported_claim"]
+    uncited = "```console\n$ manage.py createsuperuser\n```"
+    problems = check_draft(Draft(status="answered", text=uncited), hits, bm25)
+    assert [p.rule for p in problems] == ["uncited_claim"]
+
+
+def test_a_see_also_line_only_needs_retrieved_passages(bm25: Bm25Encoder) -> None:
+    text = f"{PASSAGES[1]} [2]\n\nSee also: [1] Anything the heading says"
+    assert check_draft(Draft(status="answered", text=text), HITS, bm25) == []
+    wrong = f"{PASSAGES[1]} [2]\n\nSee also: [7] Nowhere"
+    problems = check_draft(Draft(status="answered", text=wrong), HITS, bm25)
+    assert [p.rule for p in problems] == ["unknown_citation"]
+
+
 def test_a_declined_draft_breaks_no_rule(bm25: Bm25Encoder) -> None:
     assert check_draft(Draft(status="declined"), HITS, bm25) == []
 
@@ -105,24 +149,73 @@ def turn(n: int, role: str, text: str) -> ConversationTurn:
     return ConversationTurn(turn=n, role=role, text=text, at=datetime.now(UTC))  # type: ignore[arg-type]
 
 
-def test_a_follow_up_is_searched_with_the_recent_user_turns() -> None:
+def test_a_topic_switch_is_searched_alone() -> None:
     history = [
-        turn(1, "user", "I can't sign in to my account"),
-        turn(2, "agent", "After five failed attempts an account is locked."),
-        turn(3, "user", "How long does the lock last?"),
-        turn(4, "agent", "One hour."),
+        turn(1, "user", "How do I reset my password?"),
+        turn(2, "agent", "Open Settings > Account > Reset password."),
     ]
-    condensed = condense("it's me again, still locked out", history, user_turns=2)
-    assert condensed.query == (
-        "I can't sign in to my account How long does the lock last? it's me again, still locked out"
+    condensed = condense("Can I pay by bank transfer?", history)
+    assert (condensed.kind, condensed.query, condensed.history_turns) == (
+        TurnKind.STANDALONE,
+        "Can I pay by bank transfer?",
+        0,
     )
-    assert (condensed.history_turns, condensed.underspecified) == (2, False)
+    cued = condense("Different ticket: how long do refunds take?", history)
+    assert (cued.kind, cued.query) == (TurnKind.STANDALONE, "how long do refunds take?")
 
 
-def test_a_long_history_stays_bounded() -> None:
-    history = [turn(i, "user", "word " * 100) for i in range(1, 30)]
-    condensed = condense("and then?", history, user_turns=5, max_words=120)
-    assert len(condensed.query.split()) == 120 and condensed.query.endswith("and then?")
+@pytest.mark.parametrize(
+    "question",
+    [
+        "And for a business account?",
+        "Same thing on Android?",
+        "How do I undo that?",
+        "Can that be undone later?",
+        "What if it still fails after an hour?",
+        "Sorry, I meant the admin password.",
+    ],
+)
+def test_a_follow_up_is_searched_with_the_previous_query(question: str) -> None:
+    history = [turn(1, "user", "How do I reset my password?"), turn(2, "agent", "Open Settings.")]
+    condensed = condense(question, history, previous_query="How do I reset my password?")
+    assert condensed.kind is TurnKind.FOLLOW_UP
+    assert condensed.query == f"How do I reset my password? {question}"
+    assert condensed.history_turns == 1
+
+
+def test_a_question_sharing_words_with_the_last_turn_is_searched_both_ways() -> None:
+    history = [turn(1, "user", "Where is the password reset link?"), turn(2, "agent", "In Settings.")]
+    condensed = condense("Does the reset link expire?", history)
+    assert condensed.kind is TurnKind.UNSURE
+    assert condensed.query == "Does the reset link expire?"
+    assert condensed.alternative == "Where is the password reset link? Does the reset link expire?"
+    assert "reset" in condensed.reason
+
+
+def test_a_follow_up_query_stays_bounded() -> None:
+    history = [turn(1, "user", "word " * 300)]
+    condensed = condense("and then?", history, max_words=80)
+    assert len(condensed.query.split()) == 80 and condensed.query.endswith("and then?")
+
+
+@pytest.mark.parametrize(
+    ("question", "unbound", "demonstratives"),
+    [
+        ("Is there a command that lists the settings?", [], []),
+        ("Is it OK to run it in production?", ["it"], []),
+        ("Can we keep the test database? Can we keep it between runs?", [], []),
+        ("How should our other models reference it?", ["it"], []),
+        ("Can I write a test that fails if that page is slow?", [], ["that page"]),
+        ("I did that, but it still fails.", ["that"], []),
+        ("What should we clean up before each of those steps?", [], ["those steps"]),
+        ("Users complain they stay logged in.", [], []),
+    ],
+)
+def test_back_references_are_told_from_words_bound_in_the_question(
+    question: str, unbound: list[str], demonstratives: list[str]
+) -> None:
+    found = find_references(question)
+    assert (found.unbound, found.demonstratives) == (unbound, demonstratives)
 
 
 def test_a_long_conversation_is_summarised_for_the_model_within_bounds() -> None:
@@ -152,6 +245,9 @@ def test_a_long_conversation_is_summarised_for_the_model_within_bounds() -> None
         ("How do I reset my password?", False),
         ("Can I still use my card if it expired last month?", False),
         ("What is Bixby?", False),
+        ("What's the default value?", True),
+        ("They say it stopped working after the update. What should they do?", True),
+        ("How do I change the default timeout of the cache?", False),
     ],
 )
 def test_a_question_leaning_on_nothing_said_is_underspecified(question: str, vague: bool) -> None:
@@ -184,3 +280,21 @@ def test_the_perimeter_declines_escalates_or_answers_by_confidence() -> None:
 )
 def test_code_is_told_from_prose(sentence: str, code: bool) -> None:
     assert looks_like_code(sentence) is code
+
+
+def test_settings_and_proper_nouns_are_the_names_a_question_holds() -> None:
+    question = 'Which AWS_* settings does django-storages need? Our Salesforce "Error Page" shows.'
+    assert named_things(question) == ["AWS_*", "Salesforce"]
+    assert named_things("Customer Bob's `created_at` field breaks.") == ["Bob"]
+    assert is_mentioned("AWS_*", ["set `AWS_S3_BUCKET` first"])
+    assert not is_mentioned("Salesforce", ["Sales force automation"])
+
+
+def test_a_question_naming_what_no_document_mentions_loses_confidence() -> None:
+    perimeter = Perimeter()
+    known = perimeter.confidence({"sentence_dense": 0.7, "sentence_lexical": 0.6})
+    unknown = perimeter.confidence(
+        {"sentence_dense": 0.7, "sentence_lexical": 0.6, "unknown_name": 1.0}
+    )
+    assert perimeter.verdict(known) is AnswerStatus.ANSWERED
+    assert perimeter.verdict(unknown) is AnswerStatus.DECLINED

@@ -63,8 +63,8 @@ class ExtractiveGenerator:
     max_words: int = 140  # of prose in the excerpt (a code block or list it introduces aside)
     min_words: int = 80  # the excerpt reads on past its best sentences until this long
     dense_candidates: int = 8  # 16: generation 51 ms p50, 8: 29 ms (emanual dev, int8)
-    per_passage: int = 1
-    from_start: bool = True  # open where the passage opens when the best sentence is near it  # and at least this many of each passage
+    per_passage: int = 1  # and at least this many of each passage
+    from_start: bool = True  # open where the passage opens when the best sentence is near it
     keep_ratio: float = 0.8  # a neighbour or another passage must score this share of the best
     reach: int = 3  # how far (in sentences) a neighbour may sit from the best sentence
     see_also: int = 2

@@ -13,6 +13,7 @@ construction.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from answer.passages import Unit, units_of
@@ -70,8 +71,16 @@ class ExtractiveGenerator:
     see_also: int = 2
     name: str = f"extractive/{VERSION}"
 
-    def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
-        """A draft citing `hits` by 1-based marker; declined when no sentence is usable."""
+    def generate(
+        self,
+        query: str,
+        hits: list[SearchHit],
+        embedder: Embedder,
+        avoid: Collection[str] = (),
+    ) -> Draft:
+        """A draft citing `hits` by 1-based marker; declined when no sentence is usable. A
+        passage in `avoid` (quoted by the previous answer) is quoted only if nothing else is
+        usable: an agent asking again wants something new."""
         top = hits[: self.passages]
         units = [units_of(hit.payload.text) for hit in top]
         candidates = self._candidates(query, units)
@@ -79,7 +88,7 @@ class ExtractiveGenerator:
             return Draft(status="declined")
         scorer = _DenseScorer(embedder, query)
         ranked = scorer.rank(self._to_embed(candidates))
-        chosen = self._passage(query, top, ranked, scorer)
+        chosen = self._passage(query, top, ranked, scorer, avoid)
         best = scorer.rank([c for c in candidates if c.passage == chosen][:3])[0]
         passage = units[best.passage - 1]
         low, high = self._span(best, [*ranked, best], passage)
@@ -138,7 +147,12 @@ class ExtractiveGenerator:
         return chosen
 
     def _passage(
-        self, query: str, hits: list[SearchHit], ranked: list[Candidate], scorer: _DenseScorer
+        self,
+        query: str,
+        hits: list[SearchHit],
+        ranked: list[Candidate],
+        scorer: _DenseScorer,
+        avoid: Collection[str],
     ) -> int:
         """The passage the excerpt comes from (1-based): the one whose section title and text
         best match the question, with its best sentence and its retrieval rank."""
@@ -158,7 +172,8 @@ class ExtractiveGenerator:
             )
 
         usable = sorted({c.passage for c in ranked})
-        return max(usable, key=lambda n: (score(n), -n))
+        fresh = [n for n in usable if hits[n - 1].payload.chunk_id not in avoid]
+        return max(fresh or usable, key=lambda n: (score(n), -n))
 
     def _span(
         self, best: Candidate, ranked: list[Candidate], passage: list[Unit]

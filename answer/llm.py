@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,15 @@ class LlmGenerator:
     def __post_init__(self) -> None:
         self.name = f"llm/{self.model}"  # as audit records name it
 
-    def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
-        """Ask the model for a JSON answer over the numbered passages."""
+    def generate(
+        self,
+        query: str,
+        hits: list[SearchHit],
+        embedder: Embedder,
+        avoid: Collection[str] = (),
+    ) -> Draft:
+        """Ask the model for a JSON answer over the numbered passages (it writes its own
+        answer, so `avoid` is not needed: the conversation is in its prompt)."""
         return self._draft(self._messages(query, hits))
 
     def repair(

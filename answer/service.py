@@ -82,6 +82,13 @@ class _Evidence:
     confidence: float
 
 
+def _quoted(record: AuditRecord | None) -> frozenset[str]:
+    """The chunks an answer quoted (its see-also passages aside)."""
+    if record is None:
+        return frozenset()
+    return frozenset(c.chunk_id for c in record.answer.citations if not c.see_also)
+
+
 def _fit(evidence: _Evidence, context: set[str]) -> float:
     """Share of the conversation's words (not the question's) in the best passage."""
     hits = evidence.retrieval.hits
@@ -104,6 +111,7 @@ class _Work:
     history_turns: int = 0  # earlier turns that went into `query`
     tried: list[QueryTried] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # names no document mentions
+    quoted_before: frozenset[str] = frozenset()  # chunks the previous answer quoted
     retrieval: Retrieval | None = None
     attempts: list[Attempt] = field(default_factory=list)
     checks: list[SnapshotCheck] = field(default_factory=list)
@@ -136,9 +144,12 @@ class AnswerService:
         conversation_id = request.conversation_id or uuid.uuid4().hex
         with stage("answer"):
             history = conversations.turns(conversation_id, last=HISTORY_TURNS)
+            previous = self._previous(history)
             with stage("condense"):
                 condensed = condense(
-                    request.question, history, previous_query=self._previous_query(history)
+                    request.question,
+                    history,
+                    previous_query=previous.answer.query if previous else None,
                 )
                 if self.condenser is not None and history:
                     condensed = self._condense_with_model(request.question, history, condensed)
@@ -151,6 +162,7 @@ class AnswerService:
                 condensed=condensed,
                 query=condensed.query,
                 history_turns=condensed.history_turns,
+                quoted_before=_quoted(previous),
             )
             answer = self._answer(work)
             self._keep(work, answer)
@@ -176,11 +188,10 @@ class AnswerService:
             reason="written by the model (the condense prompt)",
         )
 
-    def _previous_query(self, history: list[ConversationTurn]) -> str | None:
-        """What the previous question was searched with (its audit record), if known."""
+    def _previous(self, history: list[ConversationTurn]) -> AuditRecord | None:
+        """The audit record of the conversation's previous answer, if there is one."""
         answer_id = next((t.answer_id for t in reversed(history) if t.answer_id), None)
-        record = self.catalog.answers.audit(answer_id) if answer_id else None
-        return record.answer.query if record else None
+        return self.catalog.answers.audit(answer_id) if answer_id else None
 
     def _answer(self, work: _Work) -> Answer:
         if work.condensed.underspecified:
@@ -248,7 +259,9 @@ class AnswerService:
         retrieval = evidence.retrieval
         embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
         with stage("generate", generator=self.extractive.name):
-            draft = self.extractive.generate(evidence.query, retrieval.hits, embedder)
+            draft = self.extractive.generate(
+                evidence.query, retrieval.hits, embedder, work.quoted_before
+            )
         if draft.status != "answered":
             return evidence
         kept = draft.model_copy(update={"signals": evidence.draft.signals})
@@ -297,7 +310,7 @@ class AnswerService:
         if work.condensed.kind is TurnKind.FOLLOW_UP:
             asked = query
         with stage("generate", generator=self.extractive.name):
-            draft = self.extractive.generate(asked, retrieval.hits, embedder)
+            draft = self.extractive.generate(asked, retrieval.hits, embedder, work.quoted_before)
         signals = {**draft.signals, "agreement": self._agreement(query, retrieval)}
         confidence = self.policy.perimeter.confidence(signals)
         return _Evidence(query, retrieval, draft, signals, confidence)
@@ -408,8 +421,9 @@ class AnswerService:
 
     def _decline(self, work: _Work, reason: DeclineReason, confidence: float = 0.0) -> Answer:
         message = DECLINE_MESSAGES[reason]
-        if reason is DeclineReason.UNKNOWN_NAME:
-            message = f"{message.rstrip('.')}: {', '.join(work.unknown)}."
+        if reason is DeclineReason.UNKNOWN_NAME and work.unknown:
+            names = " or ".join(", ".join(work.unknown).rsplit(", ", 1))
+            message = f"I can't answer that from the knowledge base: it never mentions {names}."
         answer = self._answer_of(work, AnswerStatus.DECLINED, message, confidence)
         return answer.model_copy(update={"decline_reason": reason, "decline_message": message})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -145,8 +145,15 @@ class Generator(Protocol):
 
     name: str
 
-    def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
-        """A draft whose `[n]` markers cite `hits[n - 1]`, or a decline."""
+    def generate(
+        self,
+        query: str,
+        hits: list[SearchHit],
+        embedder: Embedder,
+        avoid: Collection[str] = (),
+    ) -> Draft:
+        """A draft whose `[n]` markers cite `hits[n - 1]`, or a decline. `avoid`: chunk ids
+        the conversation's previous answer quoted, not to be quoted again if others serve."""
         ...
 
     def repair(

@@ -41,7 +41,7 @@ DECLINE_MESSAGES: dict[DeclineReason, str] = {
     DeclineReason.WEAK_EVIDENCE: "I can't answer that from the knowledge base: "
     "the closest documents do not clearly cover it.",
     DeclineReason.UNKNOWN_NAME: "I can't answer that from the knowledge base: "
-    "it never mentions what the question names.",
+    "it never mentions what the question is about.",
     DeclineReason.UNDERSPECIFIED: "I'm not sure what this refers to: which product, setting "
     "or task do you mean?",
     DeclineReason.INVALID_OUTPUT: "I couldn't produce an answer I can back with the "

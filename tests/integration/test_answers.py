@@ -3,7 +3,7 @@ contract and the trust layer, each leaving an audit record."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -130,12 +130,14 @@ class EditsWhileAnswering:
     times: int
     name: str = "extractive-with-edits"
 
-    def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
+    def generate(
+        self, query: str, hits: list[SearchHit], embedder: Embedder, avoid: Collection[str] = ()
+    ) -> Draft:
         if self.times:
             self.times -= 1
             text = (self.world.kb / "billing.md").read_text()
             self.world.edit("billing.md", text + f"\nEdited {self.times} while answering.\n")
-        return self.inner.generate(query, hits, embedder)
+        return self.inner.generate(query, hits, embedder, avoid)
 
     def repair(
         self, query: str, hits: list[SearchHit], previous: Draft, problems: list[str]
@@ -175,7 +177,9 @@ class Scripted:
     text: str
     name: str = "scripted"
 
-    def generate(self, query: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
+    def generate(
+        self, query: str, hits: list[SearchHit], embedder: Embedder, avoid: Collection[str] = ()
+    ) -> Draft:
         return Draft(status="answered", text=self.text, raw=self.text)
 
     def repair(

@@ -184,7 +184,10 @@ def test_a_follow_up_is_searched_with_the_previous_query(question: str) -> None:
 
 
 def test_a_question_sharing_words_with_the_last_turn_is_searched_both_ways() -> None:
-    history = [turn(1, "user", "Where is the password reset link?"), turn(2, "agent", "In Settings.")]
+    history = [
+        turn(1, "user", "Where is the password reset link?"),
+        turn(2, "agent", "In Settings."),
+    ]
     condensed = condense("Does the reset link expire?", history)
     assert condensed.kind is TurnKind.UNSURE
     assert condensed.query == "Does the reset link expire?"

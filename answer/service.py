@@ -20,11 +20,12 @@ from answer.condense import Condensed, TurnKind, condense, content_words, strip_
 from answer.names import is_mentioned, named_things
 from answer.perimeter import Perimeter
 from answer.prompts import Prompt
+from answer.sentences import SEE_ALSO, without_markers
 from answer.validation import check_draft
 from catalog import Catalog
 from core.alerts import raise_alert
 from core.errors import GeneratorUnavailable, NotFound
-from core.ports import Condenser, Generator, SparseEncoder
+from core.ports import Condenser, Embedder, Generator, SparseEncoder
 from core.telemetry import (
     ANSWER_FAILURES,
     ANSWERS,
@@ -51,6 +52,7 @@ from schemas.answer import (
     RetrievedChunk,
     SnapshotCheck,
 )
+from schemas.index import SearchHit
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ class AnswerPolicy:
     max_repairs: int = 2
     on_invalid: Literal["decline", "extractive"] = "decline"  # fail-closed by default
     unsure_margin: float = 0.05  # confidence the follow-up reading may lose and still win
+    fresh_ratio: float = 0.6  # a new passage must score this share of a repeated one
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,12 @@ def _quoted(record: AuditRecord | None) -> frozenset[str]:
     if record is None:
         return frozenset()
     return frozenset(c.chunk_id for c in record.answer.citations if not c.see_also)
+
+
+def _quote(text: str) -> str:
+    """An answer's excerpt as words: no markers, no "See also" line."""
+    body = text.split(f"\n\n{SEE_ALSO}", 1)[0]
+    return " ".join(without_markers(body).split())
 
 
 def _fit(evidence: _Evidence, context: set[str]) -> float:
@@ -111,7 +120,7 @@ class _Work:
     history_turns: int = 0  # earlier turns that went into `query`
     tried: list[QueryTried] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # names no document mentions
-    quoted_before: frozenset[str] = frozenset()  # chunks the previous answer quoted
+    previous: AuditRecord | None = None  # the conversation's previous answer
     retrieval: Retrieval | None = None
     attempts: list[Attempt] = field(default_factory=list)
     checks: list[SnapshotCheck] = field(default_factory=list)
@@ -162,7 +171,7 @@ class AnswerService:
                 condensed=condensed,
                 query=condensed.query,
                 history_turns=condensed.history_turns,
-                quoted_before=_quoted(previous),
+                previous=previous,
             )
             answer = self._answer(work)
             self._keep(work, answer)
@@ -259,13 +268,25 @@ class AnswerService:
         retrieval = evidence.retrieval
         embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
         with stage("generate", generator=self.extractive.name):
-            draft = self.extractive.generate(
-                evidence.query, retrieval.hits, embedder, work.quoted_before
-            )
+            draft = self._fresh(work, evidence.query, retrieval.hits, embedder)
         if draft.status != "answered":
             return evidence
         kept = draft.model_copy(update={"signals": evidence.draft.signals})
         return _Evidence(evidence.query, retrieval, kept, evidence.signals, evidence.confidence)
+
+    def _fresh(self, work: _Work, text: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
+        """The extractive draft; if it would repeat the previous answer word for word and
+        another passage answers nearly as well, that passage's (asking again, an agent
+        wants something new)."""
+        draft = self.extractive.generate(text, hits, embedder)
+        previous = work.previous
+        if previous is None or _quote(draft.text) != _quote(previous.answer.text):
+            return draft
+        again = self.extractive.generate(text, hits, embedder, _quoted(previous))
+        if again.status != "answered" or not again.support or not draft.support:
+            return draft
+        # only when another passage answers about as well: repeating can be the right answer
+        return again if again.support[0] >= self.policy.fresh_ratio * draft.support[0] else draft
 
     def _unknown_names(self, work: _Work) -> list[str]:
         """The settings and proper nouns the question names that no searched document
@@ -310,7 +331,7 @@ class AnswerService:
         if work.condensed.kind is TurnKind.FOLLOW_UP:
             asked = query
         with stage("generate", generator=self.extractive.name):
-            draft = self.extractive.generate(asked, retrieval.hits, embedder, work.quoted_before)
+            draft = self._fresh(work, asked, retrieval.hits, embedder)
         signals = {**draft.signals, "agreement": self._agreement(query, retrieval)}
         confidence = self.policy.perimeter.confidence(signals)
         return _Evidence(query, retrieval, draft, signals, confidence)

@@ -68,7 +68,8 @@ def test_a_conversation_continues_over_http(client: TestClient) -> None:
 
 def test_a_question_outside_the_documents_is_declined(client: TestClient) -> None:
     body = client.post("/v1/chat", json={"question": "Who painted the Mona Lisa?"}).json()
-    assert body["status"] == "declined" and body["decline_reason"] == "weak_evidence"
+    assert body["status"] == "declined" and body["decline_reason"] == "unknown_name"
+    assert body["text"].endswith("never mentions Mona Lisa.")
     assert body["citations"] == []
 
 

@@ -20,7 +20,7 @@ from answer.condense import Condensed, TurnKind, condense, content_words, strip_
 from answer.names import is_mentioned, named_things
 from answer.perimeter import Perimeter
 from answer.prompts import Prompt
-from answer.sentences import SEE_ALSO, without_markers
+from answer.sentences import SEE_ALSO, coverage, markers_of, without_markers, words
 from answer.validation import check_draft
 from catalog import Catalog
 from core.alerts import raise_alert
@@ -285,8 +285,20 @@ class AnswerService:
         again = self.extractive.generate(text, hits, embedder, _quoted(previous))
         if again.status != "answered" or not again.support or not draft.support:
             return draft
-        # only when another passage answers about as well: repeating can be the right answer
-        return again if again.support[0] >= self.policy.fresh_ratio * draft.support[0] else draft
+        # repeating can be the right answer: move on only to a passage that answers about as
+        # well and holds more of what this question adds to the conversation
+        asked = words(self.sparse, work.request.question) - words(self.sparse, previous.question)
+        if again.support[0] < self.policy.fresh_ratio * draft.support[0]:
+            return draft
+        gain = coverage(asked, self._quoted_words(again, hits))
+        return again if gain > coverage(asked, self._quoted_words(draft, hits)) else draft
+
+    def _quoted_words(self, draft: Draft, hits: list[SearchHit]) -> set[int]:
+        """The words of the passage a draft quotes (its first marker's)."""
+        markers = markers_of(draft.text)
+        if not markers or not 1 <= markers[0] <= len(hits):
+            return set()
+        return words(self.sparse, hits[markers[0] - 1].payload.text)
 
     def _unknown_names(self, work: _Work) -> list[str]:
         """The settings and proper nouns the question names that no searched document

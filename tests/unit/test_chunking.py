@@ -130,3 +130,27 @@ def test_chunks_carry_heading_path_and_first_page() -> None:
     blocks = [Block(para(0, 20), ("Guide",), page=2), Block("tail line", ("Guide",), page=3)]
     [chunk] = chunk_blocks("kb/a.pdf", blocks, POLICY)
     assert chunk.heading_path == ("Guide",) and chunk.page == 2
+
+
+def test_a_code_block_stays_with_the_text_introducing_it() -> None:
+    intro = Block(para(0, 20) + " Run this command:", ("Setup",))
+    code = Block(
+        "```console\n" + "\n".join(["$ manage.py migrate app 0002"] * 5) + "\n```",
+        ("Setup",),
+        code=True,
+    )
+    assert code.words >= POLICY.min_words  # long enough to start a chunk, were it prose
+    [chunk] = chunk_blocks("kb/a.rst", [intro, code], POLICY)
+    assert chunk.text.endswith("Run this command:\n\n" + code.text)
+
+
+def test_a_long_code_block_is_cut_between_lines_each_piece_fenced() -> None:
+    lines = [f"step_{i} = run(arg_{i}, other_{i})" for i in range(40)]
+    code = Block("```python\n" + "\n".join(lines) + "\n```", ("Setup",), code=True)
+    chunks = chunk_blocks("kb/a.md", [code], POLICY)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        body = chunk.text.split("\n")
+        assert body[0] == "```python" and body[-1] == "```"
+        assert all(line in lines for line in body[1:-1])
+    assert [line for c in chunks for line in c.text.split("\n")[1:-1]] == lines

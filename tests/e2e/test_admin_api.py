@@ -120,6 +120,31 @@ def test_agents_chat_with_a_key_and_revoked_keys_stop_working(served: Served) ->
     assert served.client.post("/v1/chat", json=question, headers=forged).status_code == 401
 
 
+def test_an_agent_reads_the_version_a_citation_links_to(served: Served) -> None:
+    question = {"question": "How long do refunds take?"}
+    answer = served.client.post("/v1/chat", json=question, headers=served.as_(Role.AGENT)).json()
+    citation = answer["citations"][0]
+    path, anchor = citation["url"].split("#")
+    assert served.client.get(path).status_code == 401  # agents only, like the chat
+    found = served.client.get(path, headers=served.as_(Role.AGENT))
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert (body["doc_id"], body["version"], body["current"]) == ("kb/billing.md", 1, True)
+    chunk = next(c for c in body["chunks"] if c["anchor"] == anchor)
+    assert chunk["chunk_id"] == citation["chunk_id"] and chunk["text"] == citation["snippet"]
+    assert citation["snippet"] in body["text"]
+    page = served.client.get(path, headers={**served.as_(Role.AGENT), "Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert f'id="{anchor}"' in page.text and "five business days" in page.text
+    for missing in (
+        "/v1/documents/kb/billing.md/versions/9",
+        "/v1/documents/kb/nope.md/versions/1",
+    ):
+        refused = served.client.get(missing, headers=served.as_(Role.AGENT))
+        assert refused.status_code == 404 and refused.headers["content-type"] == PROBLEM
+        assert "no version" in refused.json()["detail"]
+
+
 def test_local_requests_need_no_key_only_when_the_setting_allows_it(served: Served) -> None:
     indexer = served.service.context.indexer
     assert indexer is not None

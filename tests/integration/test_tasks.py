@@ -7,10 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from catalog import Catalog
+from catalog.tables import chunks
 from ingest.chunking import ChunkPolicy
 from ingest.parsing import ParserPool
+from ingest.reconcile import plan
 from ingest.tasks import IngestContext, Limits, delete_file, ingest_file, reindex, run_task
 from schemas import ReasonCode
 from schemas.tasks import DeleteFile, IngestFile, Reindex
@@ -278,3 +281,55 @@ def test_a_parser_that_keeps_timing_out_is_quarantined_after_three_attempts(
     finally:
         pool.close()
         store.close()
+
+
+OLD_REST = (
+    "Sign-in\n=======\n\nAccounts lock after :setting:`MAX_ATTEMPTS` tries.\n\n"
+    ".. note::\n\n    Admins unlock them.\n"
+)
+
+
+def _age_chunks(catalog: Catalog, doc_id: str, *, raw_text: bool) -> None:
+    """Make the document's chunks look as an older Verity stored them (chunk schema 1)."""
+    values: dict[str, object] = {"schema_version": 1}
+    if raw_text:  # the raw reST text under other ids, as the old chunker stored it
+        values |= {"chunk_id": "0" * 32, "text": OLD_REST}
+    with catalog.engine.begin() as conn:
+        conn.execute(update(chunks).where(chunks.c.doc_id == doc_id).values(**values))
+
+
+def test_chunks_an_older_verity_stored_are_rechunked_on_the_next_reconcile(
+    ctx: IngestContext, kb: Path
+) -> None:
+    write(kb / "signin.rst", OLD_REST)
+    assert ingest(ctx, "signin.rst").versions_created == 1
+    assert plan(ctx.catalog, "kb", kb) == []  # nothing changed: nothing to do
+    _age_chunks(ctx.catalog, "kb/signin.rst", raw_text=True)
+    [old] = ctx.catalog.chunks("kb/signin.rst", 1)  # still readable: upgraded on load
+    assert old.schema_version == 2 and ":setting:" in old.text
+    assert ctx.catalog.formats.outdated_paths("kb") == {"signin.rst"}
+    tasks = plan(ctx.catalog, "kb", kb)  # the file's stat is unchanged, yet it is planned
+    assert tasks == [IngestFile(source="kb", rel_path="signin.rst")]
+    result = ingest(ctx, "signin.rst")
+    assert result.versions_created == 1  # the display form: a new version, same bytes
+    new = ctx.catalog.chunks("kb/signin.rst", 2)
+    assert [c.text for c in new] == [
+        "Accounts lock after `MAX_ATTEMPTS` tries.\n\nNote: Admins unlock them."
+    ]
+    assert ctx.catalog.formats.outdated_paths("kb") == set()
+    assert plan(ctx.catalog, "kb", kb) == []
+
+
+def test_old_chunks_whose_text_is_already_clean_are_marked_not_reparsed_again(
+    ctx: IngestContext, kb: Path
+) -> None:
+    write(kb / "plain.md", "# Notes\n\nRefunds take five business days.\n")
+    assert ingest(ctx, "plain.md").versions_created == 1
+    _age_chunks(ctx.catalog, "kb/plain.md", raw_text=False)
+    assert ctx.catalog.formats.outdated("kb/plain.md", 1) and ctx.catalog.formats.outdated_paths(
+        "kb"
+    ) == {"plain.md"}
+    result = ingest(ctx, "plain.md")
+    assert (result.versions_created, result.unchanged) == (0, 1)
+    assert not ctx.catalog.formats.outdated("kb/plain.md", 1)
+    assert ctx.catalog.formats.outdated_paths("kb") == set()

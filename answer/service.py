@@ -16,16 +16,15 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from answer.citations import Cited, cite
-from answer.condense import Condensed, TurnKind, condense, content_words, strip_switch_cue
-from answer.names import is_mentioned, named_things
+from answer.condense import Condensed, TurnKind, condense
+from answer.evidence import EvidenceFinder
 from answer.perimeter import Perimeter
 from answer.prompts import Prompt
-from answer.sentences import SEE_ALSO, coverage, markers_of, without_markers, words
 from answer.validation import check_draft
 from catalog import Catalog
 from core.alerts import raise_alert
 from core.errors import GeneratorUnavailable, NotFound
-from core.ports import Condenser, Embedder, Generator, SparseEncoder
+from core.ports import Condenser, Generator, SparseEncoder
 from core.telemetry import (
     ANSWER_FAILURES,
     ANSWERS,
@@ -52,7 +51,6 @@ from schemas.answer import (
     RetrievedChunk,
     SnapshotCheck,
 )
-from schemas.index import SearchHit
 
 log = logging.getLogger(__name__)
 
@@ -72,38 +70,6 @@ class AnswerPolicy:
     on_invalid: Literal["decline", "extractive"] = "decline"  # fail-closed by default
     unsure_margin: float = 0.05  # confidence the follow-up reading may lose and still win
     fresh_ratio: float = 0.6  # a new passage must score this share of a repeated one
-
-
-@dataclass(frozen=True)
-class _Evidence:
-    """What one query found: its retrieval, the extractive draft, the evidence signals."""
-
-    query: str
-    retrieval: Retrieval
-    draft: Draft | None
-    signals: dict[str, float]
-    confidence: float
-
-
-def _quoted(record: AuditRecord | None) -> frozenset[str]:
-    """The chunks an answer quoted (its see-also passages aside)."""
-    if record is None:
-        return frozenset()
-    return frozenset(c.chunk_id for c in record.answer.citations if not c.see_also)
-
-
-def _quote(text: str) -> str:
-    """An answer's excerpt as words: no markers, no "See also" line."""
-    body = text.split(f"\n\n{SEE_ALSO}", 1)[0]
-    return " ".join(without_markers(body).split())
-
-
-def _fit(evidence: _Evidence, context: set[str]) -> float:
-    """Share of the conversation's words (not the question's) in the best passage."""
-    hits = evidence.retrieval.hits
-    if not context or not hits:
-        return 0.0
-    return len(context & content_words(hits[0].payload.text)) / len(context)
 
 
 @dataclass
@@ -237,116 +203,34 @@ class AnswerService:
         return self._answer_of(work, status, cited.text, confidence, citations=cited.citations)
 
     def _evidence(self, work: _Work) -> Draft | None:
-        """Retrieve, and let the extractive generator weigh the evidence (its draft is also the
-        default answer and the fallback); None when nothing was retrieved. An unsure turn is
-        searched both ways, alone and with the previous turn, and the stronger evidence kept."""
-        condensed = work.condensed
-        queries = [condensed.query]
-        if condensed.kind is TurnKind.UNSURE and condensed.alternative:
-            queries.append(condensed.alternative)
-        weighed = [self._weigh(work, query) for query in queries]
-        best = self._stronger(work, weighed) if len(weighed) > 1 else weighed[0]
-        if len(weighed) > 1:
-            work.tried = [
-                QueryTried(query=e.query, confidence=e.confidence, chosen=e is best)
-                for e in weighed
-            ]
-        work.query, work.retrieval, work.signals = best.query, best.retrieval, best.signals
-        work.history_turns = condensed.history_turns if best is weighed[0] else 1
-        work.unknown = self._unknown_names(work)
-        work.signals["unknown_name"] = 1.0 if work.unknown else 0.0
-        if best.draft is not None and work.history_turns:
-            best = self._excerpt_for_follow_up(work, best)
-        if best.draft is not None:
-            self._attempt(work, self.extractive, None, best.draft)
-        return best.draft
+        """Search and weigh (`EvidenceFinder`): the extractive draft is also the default answer
+        and the fallback; None when nothing was retrieved."""
+        found = self.finder.find(work.request, work.condensed, work.previous)
+        reading = found.reading
+        work.query, work.retrieval, work.signals = reading.query, reading.retrieval, reading.signals
+        work.history_turns, work.tried, work.unknown = (
+            found.history_turns,
+            found.tried,
+            found.unknown,
+        )
+        work.retrievals += found.retrievals
+        if reading.draft is not None:
+            self._attempt(work, self.extractive, None, reading.draft)
+        return reading.draft
 
-    def _excerpt_for_follow_up(self, work: _Work, evidence: _Evidence) -> _Evidence:
-        """A follow-up's excerpt is chosen with the conversation's words too ("Same thing for
-        a class-based view?" is about logging in); its evidence signals stay the question's."""
-        assert evidence.draft is not None
-        retrieval = evidence.retrieval
-        embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
-        with stage("generate", generator=self.extractive.name):
-            draft = self._fresh(work, evidence.query, retrieval.hits, embedder)
-        if draft.status != "answered":
-            return evidence
-        kept = draft.model_copy(update={"signals": evidence.draft.signals})
-        return _Evidence(evidence.query, retrieval, kept, evidence.signals, evidence.confidence)
-
-    def _fresh(self, work: _Work, text: str, hits: list[SearchHit], embedder: Embedder) -> Draft:
-        """The extractive draft; if it would repeat the previous answer word for word and
-        another passage answers nearly as well, that passage's (asking again, an agent
-        wants something new)."""
-        draft = self.extractive.generate(text, hits, embedder)
-        previous = work.previous
-        if previous is None or _quote(draft.text) != _quote(previous.answer.text):
-            return draft
-        again = self.extractive.generate(text, hits, embedder, _quoted(previous))
-        if again.status != "answered" or not again.support or not draft.support:
-            return draft
-        # repeating can be the right answer: move on only to a passage that answers about as
-        # well and holds more of what this question adds to the conversation
-        asked = words(self.sparse, work.request.question) - words(self.sparse, previous.question)
-        if again.support[0] < self.policy.fresh_ratio * draft.support[0]:
-            return draft
-        gain = coverage(asked, self._quoted_words(again, hits))
-        return again if gain > coverage(asked, self._quoted_words(draft, hits)) else draft
-
-    def _quoted_words(self, draft: Draft, hits: list[SearchHit]) -> set[int]:
-        """The words of the passage a draft quotes (its first marker's)."""
-        markers = markers_of(draft.text)
-        if not markers or not 1 <= markers[0] <= len(hits):
-            return set()
-        return words(self.sparse, hits[markers[0] - 1].payload.text)
-
-    def _unknown_names(self, work: _Work) -> list[str]:
-        """The settings and proper nouns the question names that no searched document
-        mentions (BM25 finds the passages holding a name's words; the name must be in one)."""
-        filters = work.request.filters
-        unknown = []
-        for name in named_things(strip_switch_cue(work.request.question)[0]):
-            if not self.sparse.encode_query(name).indices:
-                continue  # a stopword ("Not Modified"): nothing to look for
-            found = self.retriever.search(
-                name.rstrip("*"), k=10, mode="sparse", source=filters.source, doc_id=filters.doc_id
-            )
-            texts = [f"{' '.join(h.payload.heading_path)} {h.payload.text}" for h in found.hits]
-            if not is_mentioned(name, texts):
-                unknown.append(name)
-        return unknown
-
-    def _stronger(self, work: _Work, weighed: list[_Evidence]) -> _Evidence:
-        """Of the question searched alone and with the previous turn: the one with the
-        previous turn, when its evidence is about as strong and its best passage fits the
-        conversation better; else the question alone (a new topic never inherits the old)."""
-        alone, joined = weighed
-        context = content_words(joined.query) - content_words(work.request.question)
-        if joined.confidence < alone.confidence - self.policy.unsure_margin:
-            return alone
-        return joined if _fit(joined, context) > _fit(alone, context) else alone
-
-    def _weigh(self, work: _Work, query: str) -> _Evidence:
-        """One query's retrieval and the extractive generator's draft from it."""
-        filters = work.request.filters
-        work.retrievals += 1
-        with stage("retrieve"):
-            retrieval = self.retriever.search(
-                query, k=self.policy.k, source=filters.source, doc_id=filters.doc_id
-            )
-        if not retrieval.hits:
-            return _Evidence(query, retrieval, None, {}, 0.0)
-        embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
-        # sentences are weighed against the question itself, so an unsure turn's two readings
-        # compare fairly; a plain follow-up ("and for Android?") says too little alone
-        asked = strip_switch_cue(work.request.question)[0]
-        if work.condensed.kind is TurnKind.FOLLOW_UP:
-            asked = query
-        with stage("generate", generator=self.extractive.name):
-            draft = self._fresh(work, asked, retrieval.hits, embedder)
-        signals = {**draft.signals, "agreement": self._agreement(query, retrieval)}
-        confidence = self.policy.perimeter.confidence(signals)
-        return _Evidence(query, retrieval, draft, signals, confidence)
+    @property
+    def finder(self) -> EvidenceFinder:
+        """How this service searches and weighs, from its parts and policy."""
+        policy = self.policy
+        return EvidenceFinder(
+            self.retriever,
+            self.extractive,
+            self.sparse,
+            policy.perimeter,
+            k=policy.k,
+            unsure_margin=policy.unsure_margin,
+            fresh_ratio=policy.fresh_ratio,
+        )
 
     def _generate(self, work: _Work, evidence: Draft) -> Draft | None:
         """The draft to return: the LLM's, validated and repaired, else by the posture; or the
@@ -435,12 +319,6 @@ class AnswerService:
             failure.outcome,
         )
         return self._use(work, self.extractive, evidence) if extractive else None
-
-    def _agreement(self, query: str, retrieval: Retrieval) -> float:
-        """1.0 when BM25 alone also ranks the top passage among its first three."""
-        top = retrieval.hits[0].payload.chunk_id
-        lexical = self.retriever.search(query, k=3, mode="sparse")
-        return 1.0 if top in {h.payload.chunk_id for h in lexical.hits} else 0.0
 
     def _snapshot_holds(self, work: _Work, cited: Cited) -> bool:
         """True when every version the draft cites is still current (else it is redone)."""

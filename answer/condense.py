@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from answer.references import find_references
+from answer.vocabulary import VAGUE, content_words
 from schemas.answer import ConversationTurn
 
 
@@ -54,28 +55,6 @@ _SWITCHES = re.compile(
     r"(?:\s+now)?|switching (?:topics?|gears)|new topic|unrelated|next)\s*[:.!,;-]+\s*",
     re.IGNORECASE,
 )
-_FUNCTION_WORDS_TEXT = """
-a an and are as at be been but by can could do does did for from has have how i if in
-into is it its me my no not of on only or our so that the their them then there these
-they this those to too was we were what when where which who why will with would you
-your again also else other still more same any all just please ok okay yes thanks
-should shall may might must get got us one ones i'm it's what's that's there's we're
-they're don't doesn't can't isn't how's i've we've here now also very really thing
-after before about above below over under between through during without within up down
-out off each every some many much few lot lots via per than
-"""
-_FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
-#: Words that name no particular thing: a question made of these and a reference is vague.
-_VAGUE_WORDS = frozenset(
-    """say says said stop stops stopped work works working worked break breaks broke broken
-    fail fails failing failed happen happens happened update updated upgrade upgraded fix
-    fixed help problem problems issue issues error errors value values size max maximum min
-    minimum limit limits default defaults setting settings option options name number way
-    control controls controlled change changed use used need needed wrong right thing things
-    stuff one part step steps mean meant try tried see look new old first last next""".split()  # noqa: SIM905
-)
-_WORD = re.compile(r"[a-z0-9][a-z0-9_'.-]*")
-_VAGUE = frozenset(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _VAGUE_WORDS)
 
 
 @dataclass(frozen=True)
@@ -140,16 +119,6 @@ def strip_switch_cue(question: str) -> tuple[str, str]:
     return question[found.end() :], found.group(0).strip(" :.!,;-")
 
 
-def content_words(text: str) -> set[str]:
-    """The words of `text` that carry meaning (lowercase, a plural's final s dropped)."""
-    found = (w.strip(".'-") for w in _WORD.findall(text.lower()))
-    return {_singular(w) for w in found if w and w not in _FUNCTION_WORDS and len(w) > 1}
-
-
-def _singular(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
 def is_underspecified(question: str) -> bool:
     """True for a question that leans on something unsaid: it refers back and names almost
     nothing itself ("How do I reset it?"), or refers to "the …" with only vague words
@@ -159,7 +128,7 @@ def is_underspecified(question: str) -> bool:
     if pronoun and len(words) <= 2:
         return True
     definite = pronoun or re.search(r"\bthe\b", question, re.IGNORECASE)
-    return bool(definite) and not words - _VAGUE
+    return bool(definite) and not words - VAGUE
 
 
 def bounded_history(

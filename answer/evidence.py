@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from answer.condense import Condensed, TurnKind, content_words, strip_switch_cue
+from answer.condense import Condensed, TurnKind, strip_switch_cue
 from answer.names import is_mentioned, named_things
 from answer.perimeter import Perimeter
 from answer.sentences import SEE_ALSO, coverage, markers_of, without_markers, words
+from answer.vocabulary import content_words
 from core.ports import Generator, SparseEncoder
 from core.telemetry import stage
 from retrieve.hybrid import Retrieval, Retriever

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from answer.passages import Unit
+from answer.passages import BULLET, Unit
 
 #: Version notes and cross-references: true, but an answer never runs on into them.
 ASIDE = re.compile(r"^(?:New in version|Changed in version|Deprecated since version|See also:)")
@@ -24,7 +24,6 @@ _LEANS_BACK = re.compile(
     r"for example|for instance|as a result|to do (?:this|so)|this way|second|third|or|and)\b",
     re.IGNORECASE,
 )
-_BULLET = re.compile(r"^(?:[-*+•]|\d{1,3}[.)]) ")
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ def excerpt(units: list[Unit]) -> str:
             continue
         where = (unit.marker, unit.paragraph)
         if paragraph and (where != current or unit.bullet):
-            if unit.bullet and _BULLET.match(paragraph[0]) and unit.marker == marker:
+            if unit.bullet and BULLET.match(paragraph[0]) and unit.marker == marker:
                 paragraph.append("\n")  # the next item of one list: one paragraph
             else:
                 _close(blocks, paragraph, marker)

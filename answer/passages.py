@@ -16,7 +16,7 @@ from answer.sentences import FENCE, paragraphs, split_sentences
 from schemas.index import SearchHit
 
 UnitKind = Literal["sentence", "code", "table"]
-_BULLET = re.compile(r"^([-*+•]|\d{1,3}[.)])\s+")
+BULLET = re.compile(r"^([-*+•]|\d{1,3}[.)])\s+")  # a list item's marker
 _ITEMS = re.compile(r"\n(?=\s*(?:[-*+•]|\d{1,3}[.)])\s)")
 
 
@@ -108,7 +108,7 @@ def units_of(text: str, marker: int = 1) -> list[Unit]:
 
 
 def _sentences(block: str, number: int, marker: int) -> list[Unit]:
-    bullet = _BULLET.match(block)
+    bullet = BULLET.match(block)
     body = block[bullet.end() :] if bullet else block
     return [
         Unit("sentence", sentence, number, bullet[1] if bullet and i == 0 else "", marker)

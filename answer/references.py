@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from answer.vocabulary import FUNCTION_WORDS
+
 _TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['’][A-Za-z]+)?|[.?!;:,]")
 _END = frozenset(".?!;:")
 _PUNCTUATION = frozenset(".?!;:,")
@@ -38,12 +40,6 @@ _EMPTY_IT = frozenset(
     hard easy recommended required wise smart enough""".split()  # noqa: SIM905
 )
 _SOFT = frozenset({"also", "still", "else", "again", "both", "either", "same"})
-_FUNCTION = frozenset(
-    """a an and are as at be been but by can could do does did for from has have how i if in
-    into is it its me my no not of on only or our so that the their them then there these
-    they this those to too was we were what when where which who why will with would you
-    your just please ok okay yes thanks should shall may might must get got us""".split()  # noqa: SIM905
-)
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ def _demonstrative(token: str, before: list[str], after: list[str], found: Refer
     if token.endswith("'s") or following in _AUXILIARIES or following in _PUNCTUATION:
         names_a_thing = False
     else:
-        names_a_thing = following not in _FUNCTION
+        names_a_thing = following not in FUNCTION_WORDS
     if (
         token in ("that", "this")
         and previous not in _END
@@ -103,7 +99,9 @@ def _said_earlier_in_question(before: list[str]) -> bool:
     if not any(t in _END for t in before):
         return False
     last_end = max(i for i, t in enumerate(before) if t in _END)
-    return sum(1 for t in before[:last_end] if t not in _FUNCTION and t not in _PUNCTUATION) >= 3
+    return (
+        sum(1 for t in before[:last_end] if t not in FUNCTION_WORDS and t not in _PUNCTUATION) >= 3
+    )
 
 
 def _empty_it(after: list[str]) -> bool:
@@ -118,7 +116,7 @@ def _singular_before(before: list[str]) -> bool:
             continue
         phrase: list[str] = []
         for word in before[index + 1 : index + 3]:
-            if word in _FUNCTION or word in _END:
+            if word in FUNCTION_WORDS or word in _END:
                 break
             phrase.append(word)
         if phrase and not _plural(phrase[-1]):

@@ -3,9 +3,10 @@
 - *standalone*: no earlier turn, a topic-switch cue ("Different ticket: …"), or nothing in the
   question leans on the conversation (no back-reference, no shared words). Searched alone, so
   an earlier topic never leaks into a new one.
-- *follow_up*: the question plainly leans on the previous turn ("And for a class-based view?",
-  "Same thing for…", a pronoun with almost nothing else said). Searched with the previous
-  turn's query before it.
+- *follow_up*: the question plainly leans on the previous turn: it opens as one ("And for a
+  class-based view?", "Same thing for…", "Sorry, I meant…") or holds a pronoun nothing in the
+  question could mean ("How should other models reference it?"; `answer.references`).
+  Searched with the previous turn's query before it.
 - *unsure*: it shares words with the previous turn or refers back, but says enough to stand
   alone. The service searches both ways and keeps the stronger evidence.
 - *underspecified*: it leans on something never said ("Which setting controls it?" opening a

@@ -87,6 +87,7 @@ class _Work:
     tried: list[QueryTried] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # names no document mentions
     previous: AuditRecord | None = None  # the conversation's previous answer
+    owner: str | None = None  # the key asking (a new conversation becomes its own)
     retrieval: Retrieval | None = None
     attempts: list[Attempt] = field(default_factory=list)
     checks: list[SnapshotCheck] = field(default_factory=list)
@@ -110,11 +111,17 @@ class AnswerService:
     condenser: Condenser | None = None
     monitor: Callable[[AuditRecord], None] | None = None  # drift, fed every audit record
 
-    def ask(self, request: ChatRequest, trace_id: str | None = None) -> Answer:
-        """The answer to `request`, stored with its audit record and in its conversation."""
+    def ask(
+        self, request: ChatRequest, trace_id: str | None = None, owner: str | None = None
+    ) -> Answer:
+        """The answer to `request`, stored with its audit record and in its conversation.
+
+        `owner` (an API key's id) starts a conversation as its own; a conversation another key
+        started is not found for it.
+        """
         started = time.perf_counter()  # the latency includes condensing (an LLM call, maybe)
         conversations = self.catalog.conversations
-        if request.conversation_id and not conversations.exists(request.conversation_id):
+        if request.conversation_id and not self._may_continue(request.conversation_id, owner):
             raise NotFound(f"no conversation {request.conversation_id!r}; omit it to start one")
         conversation_id = request.conversation_id or uuid.uuid4().hex
         with stage("answer"):
@@ -138,6 +145,7 @@ class AnswerService:
                 query=condensed.query,
                 history_turns=condensed.history_turns,
                 previous=previous,
+                owner=owner,
             )
             answer = self._answer(work)
             self._keep(work, answer)
@@ -162,6 +170,13 @@ class AnswerService:
             kind=TurnKind.FOLLOW_UP,
             reason="written by the model (the condense prompt)",
         )
+
+    def _may_continue(self, conversation_id: str, owner: str | None) -> bool:
+        conversations = self.catalog.conversations
+        if not conversations.exists(conversation_id):
+            return False
+        started_by = conversations.owner(conversation_id)
+        return started_by is None or started_by == owner
 
     def _previous(self, history: list[ConversationTurn]) -> AuditRecord | None:
         """The audit record of the conversation's previous answer, if there is one."""
@@ -397,5 +412,5 @@ class AnswerService:
         if self.monitor is not None:
             self.monitor(record)
         conversations = self.catalog.conversations
-        conversations.append(work.conversation_id, "user", work.request.question)
+        conversations.append(work.conversation_id, "user", work.request.question, owner=work.owner)
         conversations.append(work.conversation_id, "agent", answer.text, answer.answer_id)

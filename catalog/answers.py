@@ -19,6 +19,7 @@ from catalog.tables import (
 )
 from core.errors import NotFound
 from schemas.answer import AnswerFailure, AuditRecord, ConversationTurn, Feedback, FeedbackRequest
+from schemas.conversations import ConversationSummary, FeedbackEntry
 
 
 class Conversations:
@@ -54,9 +55,15 @@ class Conversations:
         ]
 
     def append(
-        self, conversation_id: str, role: str, text: str, answer_id: str | None = None
+        self,
+        conversation_id: str,
+        role: str,
+        text: str,
+        answer_id: str | None = None,
+        owner: str | None = None,
     ) -> int:
-        """Add a turn (creating the conversation on its first); returns its number."""
+        """Add a turn (creating the conversation on its first, owned by `owner`, titled by its
+        first text); returns its number."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             known = conn.execute(
@@ -67,7 +74,11 @@ class Conversations:
             if known is None:
                 conn.execute(
                     insert(conversations).values(
-                        conversation_id=conversation_id, created_at=now, updated_at=now
+                        conversation_id=conversation_id,
+                        created_at=now,
+                        updated_at=now,
+                        owner=owner,
+                        title=_title(text),
                     )
                 )
             else:
@@ -93,6 +104,68 @@ class Conversations:
                 )
             )
         return int(turn) + 1
+
+    def owner(self, conversation_id: str) -> str | None:
+        """The key that started the conversation (None: started without one, or unknown)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(conversations.c.owner).where(
+                    conversations.c.conversation_id == conversation_id
+                )
+            ).scalar()
+
+    def summaries(self, owner: str | None, limit: int = 50) -> list[ConversationSummary]:
+        """The conversations `owner` started (`None`: those started without a key), newest
+        first."""
+        table, turns = conversations, conversation_turns
+        counted = (
+            select(turns.c.conversation_id, func.count().label("turns"))
+            .group_by(turns.c.conversation_id)
+            .subquery()
+        )
+        query = (
+            select(table, counted.c.turns)
+            .join(counted, counted.c.conversation_id == table.c.conversation_id)
+            .where(table.c.owner.is_(None) if owner is None else table.c.owner == owner)
+            .order_by(table.c.updated_at.desc(), table.c.conversation_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            ConversationSummary(
+                conversation_id=r.conversation_id,
+                title=r.title or "",
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                turns=r.turns,
+            )
+            for r in rows
+        ]
+
+    def summary(self, conversation_id: str) -> ConversationSummary | None:
+        """One conversation's line (None when unknown)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(conversations).where(conversations.c.conversation_id == conversation_id)
+            ).first()
+            count = conn.execute(
+                select(func.count()).where(conversation_turns.c.conversation_id == conversation_id)
+            ).scalar_one()
+        if row is None:
+            return None
+        return ConversationSummary(
+            conversation_id=conversation_id,
+            title=row.title or "",
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            turns=count,
+        )
+
+
+def _title(text: str) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= 120 else words[:119].rsplit(" ", 1)[0] + "…"
 
 
 class AnswerLog:
@@ -173,6 +246,34 @@ class AnswerLog:
                 comment=r.comment,
                 feedback_id=r.feedback_id,
                 created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    def feedback_entries(
+        self, helpful: bool | None = None, limit: int = 100
+    ) -> list[FeedbackEntry]:
+        """Feedback on every answer, newest first, with the question and the answer's status."""
+        table = answer_feedback
+        query = (
+            select(table, answer_audit.c.status, answer_audit.c.record)
+            .join(answer_audit, answer_audit.c.answer_id == table.c.answer_id)
+            .order_by(table.c.feedback_id.desc())
+            .limit(limit)
+        )
+        if helpful is not None:
+            query = query.where(table.c.helpful == helpful)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            FeedbackEntry(
+                answer_id=r.answer_id,
+                helpful=r.helpful,
+                comment=r.comment,
+                feedback_id=r.feedback_id,
+                created_at=r.created_at,
+                question=r.record["question"],
+                status=r.status,
             )
             for r in rows
         ]

@@ -130,6 +130,9 @@ conversations = Table(
     Column("conversation_id", String(100), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("owner", String(100), nullable=True),  # the API key that started it
+    Column("title", String(200), nullable=True),  # its first question, cut
+    Index("ix_conversations_owner_updated", "owner", "updated_at"),
 )
 
 conversation_turns = Table(

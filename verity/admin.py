@@ -20,6 +20,7 @@ from ingest.uploads import remove_document, store_upload
 from schemas import ReasonCode
 from schemas.admin import DocumentAccepted, DocumentUpload, Job, ReindexRequest, Role
 from schemas.answer import AuditRecord
+from schemas.conversations import FeedbackEntry
 from schemas.tasks import DeadLetter
 from verity.auth import Auth
 
@@ -120,6 +121,14 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
     def escalations(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AuditRecord]:
         """Escalated answers (low confidence), newest first."""
         return catalog.answers.audits(status="escalated", limit=limit)
+
+    @router.get("/admin/feedback", dependencies=admin, tags=["admin"])
+    def feedback(
+        helpful: bool | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[FeedbackEntry]:
+        """What agents said of answers, newest first (`helpful=false`: the answers that did
+        not help), with each question and the answer's status."""
+        return catalog.answers.feedback_entries(helpful, limit)
 
     @router.get("/admin/answers", dependencies=admin, tags=["admin"])
     def answers(

@@ -8,18 +8,20 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
-from answer.cited import cited_version
 from answer.service import AnswerService
 from core.errors import (
     CatalogError,
@@ -34,21 +36,13 @@ from core.errors import (
 )
 from core.telemetry import REQUEST_SECONDS, TRACE_ID, current_trace_id, tracer
 from schemas import ReasonCode
-from schemas.admin import Role
-from schemas.answer import (
-    Answer,
-    AuditRecord,
-    ChatRequest,
-    Feedback,
-    FeedbackRequest,
-    VersionText,
-)
 from verity.admin import AdminSide, admin_router
 from verity.auth import Auth
-from verity.version_page import version_page
+from verity.chat_api import chat_router
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
+DOCS_ASSETS = Path(str(files("fastapi_offline") / "static"))
 PROBLEM = "application/problem+json"
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
@@ -67,13 +61,15 @@ def create_app(
     With `auth`, every route but health, readiness and the page needs an API key of the right
     role (`verity serve` always passes one); `admin` adds the admin and document routes.
     """
-    agent = [Depends(auth.require(Role.AGENT))] if auth else []
     app = FastAPI(
         title="Verity",
         version="0.1.0",
         description="Cited answers from your team's own documents, or an honest decline.",
+        docs_url=None,  # served below from an installed package: no CDN, works offline
+        redoc_url=None,
     )
     _add_problem_handlers(app)
+    app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
 
     @app.middleware("http")
     async def trace(request: Request, call_next: Any) -> Any:
@@ -110,46 +106,7 @@ def create_app(
         """Prometheus metrics of this process."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/v1/chat", response_model=Answer, tags=["chat"], dependencies=agent)
-    def chat(body: ChatRequest, request: Request) -> Answer:
-        """Answer a question (optionally continuing a conversation), citing exact versions."""
-        return service.ask(body, trace_id=trace_id_of(request))
-
-    @app.get(
-        "/v1/answers/{answer_id}", response_model=AuditRecord, tags=["chat"], dependencies=agent
-    )
-    def audit(answer_id: str) -> AuditRecord:
-        """The audit record of one answer: what produced it, what was checked, what was done."""
-        record = service.catalog.answers.audit(answer_id)
-        if record is None:
-            raise NotFound(f"no answer {answer_id!r}")
-        return record
-
-    @app.post(
-        "/v1/feedback",
-        response_model=Feedback,
-        status_code=201,
-        tags=["chat"],
-        dependencies=agent,
-    )
-    def feedback(body: FeedbackRequest) -> Feedback:
-        """Record whether an answer helped, beside its audit record."""
-        return service.catalog.answers.add_feedback(body)
-
-    @app.get(
-        "/v1/documents/{doc_id:path}/versions/{version}",
-        response_model=VersionText,
-        tags=["chat"],
-        dependencies=agent,
-        responses={200: {"content": {"text/html": {}}}},
-    )
-    def cited(doc_id: str, version: int, request: Request) -> Any:
-        """One version of a document, as a citation points at it: its text and chunks
-        (anchors `chunk-<id>`); an HTML page when a browser asks for one."""
-        found = cited_version(service.catalog, doc_id, version)
-        if "text/html" in request.headers.get("accept", ""):
-            return HTMLResponse(version_page(found))
-        return found
+    app.include_router(chat_router(service, auth, trace_id_of))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -160,6 +117,16 @@ def create_app(
     def readyz() -> dict[str, Any]:
         """The catalog and the index answer: the service can take questions."""
         return {"status": "ready", **readiness()}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Verity — API",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:

@@ -43,6 +43,7 @@ ADMIN_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("get", "/admin/failures", None),
     ("get", "/admin/escalations", None),
     ("get", "/admin/answers?status=declined", None),
+    ("get", "/admin/feedback", None),
     ("post", "/admin/dead-letters/1/replay", None),
 ]
 
@@ -143,6 +144,43 @@ def test_an_agent_reads_the_version_a_citation_links_to(served: Served) -> None:
         refused = served.client.get(missing, headers=served.as_(Role.AGENT))
         assert refused.status_code == 404 and refused.headers["content-type"] == PROBLEM
         assert "no version" in refused.json()["detail"]
+
+
+def test_a_conversation_belongs_to_the_key_that_started_it(served: Served) -> None:
+    mine = served.as_(Role.AGENT)
+    other = {"X-API-Key": served.service.catalog.keys.create(Role.AGENT, "other").key}
+    started = served.client.post(
+        "/v1/chat", json={"question": "How long do refunds take?"}, headers=mine
+    )
+    conversation = started.json()["conversation_id"]
+    listed = served.client.get("/v1/conversations", headers=mine).json()
+    assert conversation in [c["conversation_id"] for c in listed]
+    assert conversation not in [
+        c["conversation_id"] for c in served.client.get("/v1/conversations", headers=other).json()
+    ]
+    assert served.client.get(f"/v1/conversations/{conversation}", headers=other).status_code == 404
+    follow = {"question": "and for sign-ins?", "conversation_id": conversation}
+    assert served.client.post("/v1/chat", json=follow, headers=other).status_code == 404
+    assert served.client.post("/v1/chat", json=follow, headers=mine).status_code == 200
+    assert served.client.get("/v1/conversations").status_code == 401
+
+
+def test_admins_list_feedback_with_its_question(served: Served) -> None:
+    agent = served.as_(Role.AGENT)
+    answer = served.client.post(
+        "/v1/chat", json={"question": "How long do refunds take?"}, headers=agent
+    )
+    verdict = {"answer_id": answer.json()["answer_id"], "helpful": False, "comment": "too vague"}
+    assert served.client.post("/v1/feedback", json=verdict, headers=agent).status_code == 201
+    assert served.client.get("/admin/feedback", headers=agent).status_code == 403
+    listed = served.client.get("/admin/feedback?helpful=false", headers=served.as_(Role.ADMIN))
+    entry = next(f for f in listed.json() if f["answer_id"] == verdict["answer_id"])
+    assert (entry["question"], entry["comment"], entry["helpful"]) == (
+        "How long do refunds take?",
+        "too vague",
+        False,
+    )
+    assert entry["status"] in ("answered", "escalated", "declined")
 
 
 def test_local_requests_need_no_key_only_when_the_setting_allows_it(served: Served) -> None:

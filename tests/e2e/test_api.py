@@ -115,9 +115,42 @@ def test_health_readiness_docs_and_page(client: TestClient, indexer: Indexer) ->
     assert ready["status"] == "ready" and ready["chunks"] >= len(DOCS)
     assert ready["index_generation"] == indexer.catalog.generations.current()
     assert "/v1/chat" in client.get("/openapi.json").json()["paths"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower()
+    assert "/static/docs/swagger-ui-bundle.js" in docs.text  # served here: works offline
+    bundle = client.get("/static/docs/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text
+    assert client.get("/static/docs/swagger-ui.css").status_code == 200
     page = client.get("/")
     assert page.status_code == 200 and "/v1/chat" in page.text and "<form" in page.text
+
+
+def test_a_conversation_is_listed_reopened_with_its_answers_and_its_feedback_read_back(
+    client: TestClient,
+) -> None:
+    first = client.post("/v1/chat", json={"question": "How long do refunds take?"}).json()
+    conversation = first["conversation_id"]
+    client.post(
+        "/v1/chat", json={"question": "And after sign-in fails?", "conversation_id": conversation}
+    )
+    listed = client.get("/v1/conversations").json()
+    mine = next(c for c in listed if c["conversation_id"] == conversation)
+    assert mine["title"] == "How long do refunds take?" and mine["turns"] == 4
+    assert listed[0]["conversation_id"] == conversation  # newest first
+    view = client.get(f"/v1/conversations/{conversation}").json()
+    roles = [(t["role"], t["answer"] is not None) for t in view["turns"]]
+    assert roles == [("user", False), ("agent", True), ("user", False), ("agent", True)]
+    assert view["turns"][1]["answer"]["answer_id"] == first["answer_id"]
+    assert view["turns"][1]["answer"]["citations"] == first["citations"]
+    given = {"answer_id": first["answer_id"], "helpful": False, "comment": "missing the fee"}
+    assert client.post("/v1/feedback", json=given).status_code == 201
+    record = client.get(f"/v1/answers/{first['answer_id']}").json()
+    assert [(f["helpful"], f["comment"]) for f in record["feedback"]] == [
+        (False, "missing the fee")
+    ]
+    missing = client.get("/v1/conversations/nope")
+    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    assert client.get("/v1/sources").json() == ["kb"]
 
 
 def test_readiness_fails_as_a_503_problem_when_the_catalog_is_down(indexer: Indexer) -> None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL (127.0.0.1:5432, database `test`) and Redis (127.0.0.1:6379) run:
-# the tests talk to the real servers. Starts them, installing Debian's packages if needed.
+# the tests talk to the real servers. Starts them, installing Debian's packages if needed,
+# with Debian's chromium for the browser tests.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -8,9 +9,12 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
 
-if ! command -v pg_ctlcluster >/dev/null || ! command -v redis-server >/dev/null; then
+if ! command -v pg_ctlcluster >/dev/null || ! command -v redis-server >/dev/null \
+  || ! command -v chromium >/dev/null; then
+  # chromium: the browser tests of the chat page (Playwright drives it; nothing is downloaded)
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server \
+    chromium >/dev/null
 fi
 
 if ! pg_up; then
@@ -37,4 +41,4 @@ if ! redis_up; then
   for _ in $(seq 30); do redis_up && break; sleep 0.5; done
 fi
 redis_up || { echo "Redis did not start" >&2; exit 1; }
-echo "services: PostgreSQL and Redis are up"
+echo "services: PostgreSQL and Redis are up; chromium at $(command -v chromium)"

@@ -42,6 +42,7 @@ from verity.chat_api import chat_router
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
+PAGE_ASSETS = Path(__file__).with_name("static")  # the page's script, styles and icon
 DOCS_ASSETS = Path(str(files("fastapi_offline") / "static"))
 PROBLEM = "application/problem+json"
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -70,6 +71,7 @@ def create_app(
     )
     _add_problem_handlers(app)
     app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    app.mount("/static/chat", StaticFiles(directory=PAGE_ASSETS), name="page-assets")
 
     @app.middleware("http")
     async def trace(request: Request, call_next: Any) -> Any:

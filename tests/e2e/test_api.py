@@ -122,7 +122,11 @@ def test_health_readiness_docs_and_page(client: TestClient, indexer: Indexer) ->
     assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text
     assert client.get("/static/docs/swagger-ui.css").status_code == 200
     page = client.get("/")
-    assert page.status_code == 200 and "/v1/chat" in page.text and "<form" in page.text
+    assert page.status_code == 200 and "<form" in page.text and "/static/chat/chat.js" in page.text
+    script = client.get("/static/chat/chat.js")
+    assert script.status_code == 200 and "/v1/chat" in script.text
+    for asset in ("markdown.js", "chat.css", "favicon.svg"):
+        assert client.get(f"/static/chat/{asset}").status_code == 200
 
 
 def test_a_conversation_is_listed_reopened_with_its_answers_and_its_feedback_read_back(

@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from core.settings import Settings
 from schemas.admin import Role
+from schemas.tasks import IngestFile
 from tests.helpers.index import ingested
 from verity.wiring import IngestService, build_app
 
@@ -36,6 +37,7 @@ DOCS = {
     "## Locked accounts\n\nAfter five failed sign-in attempts an account is locked for one hour.\n",
     "billing.md": "# Billing\n\n## Refunds\n\nRefunds reach the original card within five "
     "business days. Business accounts are refunded as credit on their next invoice instead.\n",
+    "notice.md": "# Notice\n\n## Maintenance\n\nThe maintenance window starts Sunday at 02:00.\n",
     "widget.md": "# Widget\n\n## Embedding the widget\n\nThe embed widget shows "
     "<script>window.hacked = 1</script> in its preview, offers "
     '[a demo](javascript:window.hacked=2) and draws <img src="x" onerror="window.hacked=3"> '
@@ -67,6 +69,15 @@ class Served:
         while not self.server.started:
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.05)
+
+    @property
+    def root(self) -> Path:
+        return self.settings.data_dir.parent
+
+    def ingest(self, rel_path: str) -> None:
+        """Ingest one edited file now (the index follows before this returns)."""
+        self.service.runner.submit(IngestFile(source="kb", rel_path=rel_path))
+        assert self.service.runner.join(60)
 
     def stop(self) -> None:
         assert self.server is not None and self.thread is not None
@@ -210,6 +221,31 @@ def test_a_citation_opens_its_passage_highlighted_in_its_version(page: Page) -> 
     shot(page, "citation")
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
+
+
+def test_a_citation_of_a_superseded_version_says_a_newer_one_exists(
+    page: Page, site: Served
+) -> None:
+    ask(page, "When does the maintenance window start?")
+    expect(last_answer(page)).to_contain_text("Sunday at 02:00")
+    notice = site.root / "kb" / "notice.md"
+    notice.write_text(
+        "# Notice\n\n## Maintenance\n\nThe maintenance window starts Monday at 03:00.\n"
+    )
+    site.ingest("notice.md")
+    last_answer(page).locator(".marker").first.click()
+    expect(page.locator("#panel-title")).to_have_text("notice.md — version 1")
+    expect(page.locator("#panel-meta .newer")).to_have_text("A newer version (2) exists.")
+    expect(page.locator("#panel section.cited")).to_contain_text("Sunday at 02:00")
+
+
+def test_the_source_filter_limits_the_question(page: Page) -> None:
+    expect(page.locator("#source option")).to_have_text(["All sources", "kb"])
+    page.select_option("#source", "kb")
+    with page.expect_request("**/v1/chat") as sent:
+        ask(page, "How long do refunds take?")
+    assert sent.value.post_data_json["filters"] == {"source": "kb"}
+    expect(last_answer(page)).to_contain_text("five business days")
 
 
 def test_feedback_is_stored_and_read_back_on_the_answer(page: Page, site: Served) -> None:

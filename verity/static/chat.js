@@ -47,19 +47,23 @@
     return body;
   }
 
+  let keyPrompt = null;  // one prompt however many requests were refused meanwhile
   function askForKey(message) {
+    if (keyPrompt) return keyPrompt;
     const dialog = $("key-dialog");
     const error = $("key-error");
     error.hidden = !message;
     error.textContent = message;
-    return new Promise((resolve) => {
+    keyPrompt = new Promise((resolve) => {
       $("key-form").onsubmit = () => {
         sessionStorage.setItem(KEY, $("key").value.trim());
         $("key").value = "";
+        keyPrompt = null;
         resolve();
       };
-      if (!dialog.open) dialog.showModal();
+      dialog.showModal();
     });
+    return keyPrompt;
   }
 
   function bubble(role, ...children) {
@@ -279,6 +283,7 @@
       form.requestSubmit();
     }
   });
+  $("key-dialog").addEventListener("cancel", (event) => event.preventDefault());  // a key is needed
   $("new-chat").addEventListener("click", newChat);
   $("panel-close").addEventListener("click", () => { $("panel").hidden = true; });
   $("toggle-sidebar").addEventListener("click", () => {

@@ -3,6 +3,11 @@
 A task submitted while the broker is down is not lost: it waits in an outbox that is
 resent every second until the broker is back (and the watcher's reconcile at start would
 find the change again even if this process died meanwhile: the folder is the truth).
+
+Nor is a task a worker was killed while taking: kombu's Redis transport pops a message
+from the queue before it records it as unacknowledged, so a SIGKILL between the two loses
+it. A task still unfinished long after the visibility timeout, and found neither in the queue
+nor among the unacknowledged messages, is sent again (tasks are idempotent).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 
 from celery import Celery
 from celery.result import AsyncResult
@@ -22,14 +28,35 @@ from schemas.tasks import Task, TaskResult
 log = logging.getLogger(__name__)
 
 
+#: Where kombu's Redis transport keeps messages delivered but not acknowledged yet.
+UNACKED = "unacked"
+
+
+@dataclass
+class _Sent:
+    """A task sent, its result handle, and when it was sent (monotonic seconds)."""
+
+    task: Task
+    result: AsyncResult
+    at: float
+
+
 class CeleryRunner:
     """Submits tasks to the Celery queue; `join` waits for their results."""
 
     def __init__(
-        self, app: Celery, *, resend_every_s: float = 1.0, keep_results: int = 10_000
+        self,
+        app: Celery,
+        *,
+        resend_every_s: float = 1.0,
+        keep_results: int = 10_000,
+        rescue_after_s: float | None = None,
     ) -> None:
         self.app = app
-        self._sent: dict[str, AsyncResult] = {}
+        visibility = float(app.conf.broker_transport_options.get("visibility_timeout", 3600))
+        self._rescue_after_s = rescue_after_s or 2 * visibility + 5
+        self._sent: dict[str, _Sent] = {}
+        self._scanned_at = float("-inf")
         self._outbox: deque[Task] = deque()
         self._results: deque[TaskResult] = deque(maxlen=keep_results)
         self._lock = threading.Lock()
@@ -53,6 +80,7 @@ class CeleryRunner:
         while True:
             self._flush()
             self._collect()
+            self._rescue()
             with self._lock:
                 if not self._outbox and not self._sent:
                     return True
@@ -99,7 +127,7 @@ class CeleryRunner:
         except Exception as exc:  # kombu's OperationalError, redis' ConnectionError, …
             log.warning("the broker is unreachable (%s); %s kept to resend", exc, task)
             return False
-        self._sent[result.id] = result
+        self._sent[result.id] = _Sent(task, result, time.monotonic())
         return True
 
     def _flush(self) -> None:
@@ -113,7 +141,7 @@ class CeleryRunner:
 
     def _collect_ready(self) -> None:
         with self._lock:
-            sent = list(self._sent.items())
+            sent = [(task_id, entry.result) for task_id, entry in self._sent.items()]
         for task_id, result in sent:
             try:
                 if not result.ready():
@@ -135,3 +163,38 @@ class CeleryRunner:
         while not self._closed.wait(self._resend_every_s):
             self._flush()
             self._collect()  # a watcher never joins: finished results must not pile up
+            self._rescue()
+
+    def _rescue(self) -> None:
+        """Send again the overdue tasks the broker no longer holds (lost with a killed worker)."""
+        now = time.monotonic()
+        with self._lock:
+            overdue = [(i, e) for i, e in self._sent.items() if now - e.at > self._rescue_after_s]
+        if not overdue or now - self._scanned_at < min(30.0, self._rescue_after_s / 4):
+            return  # the queue is read at most this often, however long the backlog
+        self._scanned_at = now
+        held = self._held_by_broker()
+        if held is None:
+            return  # the broker cannot be asked now: try again later
+        for task_id, entry in overdue:
+            if task_id.encode() in held or entry.result.ready():
+                with self._lock:  # still queued or running: it has more time
+                    if task_id in self._sent:
+                        self._sent[task_id].at = now
+                continue
+            log.warning("task %s (%s) was lost by the broker; sent again", task_id, entry.task)
+            with self._lock:
+                if self._sent.pop(task_id, None) is not None and not self._send(entry.task):
+                    self._outbox.append(entry.task)
+
+    def _held_by_broker(self) -> bytes | None:
+        """Every message the broker holds (queued or unacknowledged), as one byte string."""
+        try:
+            with self.app.connection_for_write() as connection:
+                client = connection.default_channel.client
+                queued = client.lrange(self.app.conf.task_default_queue, 0, -1)
+                unacked = client.hvals(UNACKED)
+        except Exception as exc:  # the broker is down: nothing can be told
+            log.debug("cannot look for lost tasks: %s", exc)
+            return None
+        return b"\n".join([*queued, *unacked])

@@ -222,6 +222,32 @@ def test_a_worker_killed_mid_task_loses_nothing_and_duplicates_nothing(world: Wo
         assert_exactly_once(world, doc_ids)
 
 
+def test_a_task_the_broker_lost_is_sent_again(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # what a worker SIGKILLed between taking a message and recording it unacknowledged leaves
+    runner = CeleryRunner(create_app(world.settings), rescue_after_s=2)
+    try:
+        paths = write_docs(world.root, "lost", 3)
+        for rel in paths:
+            runner.submit(IngestFile(source="kb", rel_path=rel))
+        broker = redis.Redis.from_url(world.settings.broker_url)
+        assert (
+            broker.rpop(world.settings.queue) is not None
+        )  # one message gone, unacknowledged nowhere
+        worker = world.worker()
+        try:
+            with caplog.at_level("WARNING", logger="ingest.celery_runner"):
+                assert runner.join(timeout=90), world.log_text()
+        finally:
+            stop_worker(worker)
+        assert [r for r in caplog.messages if "was lost by the broker" in r]
+        assert_exactly_once(world, {f"kb/{rel}" for rel in paths})
+        assert len(runner.results()) == 3
+    finally:
+        runner.close()
+
+
 def test_redis_down_during_a_drop_loses_nothing(
     tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -173,10 +173,12 @@ def test_a_decline_says_why_and_names_the_closest_documents(page: Page) -> None:
         "Declined: the documents never mention what it asks about"
     )
     expect(answer.locator(".md")).to_contain_text("never mentions Salesforce")
-    expect(answer.locator(".closest a").first).to_have_attribute(
-        "href", re.compile(r"/versions/1$")
-    )
     expect(answer.locator(".thumb")).to_have_count(0)  # nothing to rate
+    closest = answer.locator(".closest button").first
+    expect(closest).to_have_text(re.compile(r"^kb/.+[.]md$"))
+    closest.click()  # read in the panel, with the page's key
+    expect(page.locator("#panel-title")).to_have_text(re.compile(r"[.]md — version 1$"))
+    expect(page.locator("#panel section")).not_to_have_count(0)
 
 
 def test_a_follow_up_continues_and_a_new_chat_starts_clean(page: Page, site: Served) -> None:

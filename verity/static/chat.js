@@ -108,10 +108,11 @@
       const seen = new Set();
       const docs = record.retrieved.filter((r) => !seen.has(r.doc_id) && seen.add(r.doc_id)).slice(0, 3);
       if (!docs.length) return;
+      const open = (r) => openCitation({ path: r.doc_id, version: r.version,
+        url: `/v1/documents/${encodeURI(r.doc_id)}/versions/${r.version}` });
       node.insertBefore(el("div", { class: "closest" }, "Closest documents: ",
-        ...docs.flatMap((r, i) => [i ? ", " : "", el("a", {
-          href: `/v1/documents/${encodeURI(r.doc_id)}/versions/${r.version}`, target: "_blank",
-          rel: "noopener" }, r.doc_id)])), node.lastChild);
+        ...docs.flatMap((r, i) => [i ? ", " : "", el("button", {
+          type: "button", class: "source", onclick: () => open(r) }, r.doc_id)])), node.lastChild);
     } catch { /* the decline stands on its own */ }
   }
 

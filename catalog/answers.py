@@ -132,16 +132,7 @@ class Conversations:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            ConversationSummary(
-                conversation_id=r.conversation_id,
-                title=r.title or "",
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                turns=r.turns,
-            )
-            for r in rows
-        ]
+        return [_summary(r, r.turns) for r in rows]
 
     def summary(self, conversation_id: str) -> ConversationSummary | None:
         """One conversation's line (None when unknown)."""
@@ -152,15 +143,17 @@ class Conversations:
             count = conn.execute(
                 select(func.count()).where(conversation_turns.c.conversation_id == conversation_id)
             ).scalar_one()
-        if row is None:
-            return None
-        return ConversationSummary(
-            conversation_id=conversation_id,
-            title=row.title or "",
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            turns=count,
-        )
+        return None if row is None else _summary(row, count)
+
+
+def _summary(row: Any, turns: int) -> ConversationSummary:
+    return ConversationSummary(
+        conversation_id=row.conversation_id,
+        title=row.title or "",
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        turns=turns,
+    )
 
 
 def _title(text: str) -> str:

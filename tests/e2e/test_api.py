@@ -154,6 +154,9 @@ def test_a_conversation_is_listed_reopened_with_its_answers_and_its_feedback_rea
     ]
     missing = client.get("/v1/conversations/nope")
     assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    for bad in ("0", "201", "many"):
+        refused = client.get(f"/v1/conversations?limit={bad}")
+        assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM
     assert client.get("/v1/sources").json() == ["kb"]
 
 

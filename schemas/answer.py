@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ANSWER_SCHEMA_VERSION: Literal[1] = 1
 
@@ -68,6 +68,13 @@ class ChatRequest(BaseModel):
     question: str = Field(min_length=1, max_length=4000)
     conversation_id: str | None = Field(default=None, min_length=1, max_length=100)
     filters: SearchFilters = Field(default_factory=SearchFilters)
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, question: str) -> str:
+        if not question.strip():
+            raise ValueError("the question is blank")
+        return question
 
 
 def citation_url(doc_id: str, version: int, chunk_id: str) -> str:

@@ -23,6 +23,7 @@ from schemas.answer import AuditRecord
 from schemas.conversations import FeedbackEntry
 from schemas.tasks import DeadLetter
 from verity.auth import Auth
+from verity.params import RowNumber
 
 #: Starts a rebuild for (model id, job id) off the request thread.
 StartRebuild = Callable[[str, str], object]
@@ -82,7 +83,7 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
     @router.get(
         "/admin/documents/{doc_id:path}/versions/{version}", dependencies=admin, tags=["admin"]
     )
-    def version(doc_id: str, version: int) -> dict[str, Any]:
+    def version(doc_id: str, version: RowNumber) -> dict[str, Any]:
         """One version of a document as it was indexed: what an answer citing it read."""
         found = catalog.version(doc_id, version)
         if found is None:
@@ -96,7 +97,9 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
         }
 
     @router.get("/admin/failures", dependencies=admin, tags=["admin"])
-    def failures(include_resolved: bool = False, limit: int = 100) -> dict[str, Any]:
+    def failures(
+        include_resolved: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> dict[str, Any]:
         """Every kind of failure: files not ingested, dead letters, answers the trust layer
         could not accept."""
         return {
@@ -113,7 +116,7 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
         dependencies=admin,
         tags=["admin"],
     )
-    def replay(letter_id: int) -> DeadLetter:
+    def replay(letter_id: RowNumber) -> DeadLetter:
         """Submit a dead letter's task again (after fixing its cause); the letter is resolved."""
         return replay_dead_letter(catalog, side.runner, letter_id)
 

@@ -48,6 +48,8 @@ PROBLEM = "application/problem+json"
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 Readiness = Callable[[], dict[str, Any]]
+#: Metric labels take these methods as they are; any other is "other" (labels stay bounded).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def create_app(
@@ -97,9 +99,11 @@ def create_app(
                 TRACE_ID.reset(token)
             span.set_attribute("http.status_code", response.status_code)
         route = request.scope.get("route")
-        REQUEST_SECONDS.labels(
-            request.method, getattr(route, "path", "unmatched"), str(response.status_code)
-        ).observe(time.perf_counter() - started)
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        path = getattr(route, "path", "unmatched")  # a route's template: never a raw URL
+        REQUEST_SECONDS.labels(method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
         response.headers["X-Trace-Id"] = trace_id
         return response
 

@@ -18,6 +18,7 @@ from schemas.admin import Role
 from schemas.answer import Answer, ChatRequest, Feedback, FeedbackRequest, VersionText
 from schemas.conversations import AnswerRecord, ConversationSummary, ConversationView
 from verity.auth import Auth
+from verity.params import RowNumber
 from verity.version_page import version_page
 
 #: Reads a request's trace id (set by the tracing middleware).
@@ -77,7 +78,7 @@ def chat_router(service: AnswerService, auth: Auth | None, trace_of: TraceOf) ->
         response_model=VersionText,
         responses={200: {"content": {"text/html": {}}}},
     )
-    def cited(doc_id: str, version: int, request: Request, _: str | None = asker) -> Any:
+    def cited(doc_id: str, version: RowNumber, request: Request, _: str | None = asker) -> Any:
         """One version of a document, as a citation points at it: its text and chunks
         (anchors `chunk-<id>`); an HTML page when a browser asks for one."""
         found = cited_version(catalog, doc_id, version)

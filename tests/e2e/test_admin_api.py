@@ -165,6 +165,24 @@ def test_a_conversation_belongs_to_the_key_that_started_it(served: Served) -> No
     assert served.client.get("/v1/conversations").status_code == 401
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/failures?limit=-1",
+        "/admin/failures?limit=0",
+        "/admin/answers?limit=1001",
+        "/admin/feedback?limit=-1",
+        f"/admin/documents/kb/billing.md/versions/{2**64}",
+        "/admin/dead-letters/0/replay",
+    ],
+)
+def test_numbers_out_of_bounds_are_422_problems_for_admins(served: Served, path: str) -> None:
+    call = served.client.post if path.endswith("/replay") else served.client.get
+    response = call(path, headers=served.as_(Role.ADMIN))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+
+
 def test_admins_list_feedback_with_its_question(served: Served) -> None:
     agent = served.as_(Role.AGENT)
     answer = served.client.post(

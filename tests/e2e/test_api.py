@@ -82,6 +82,7 @@ def test_a_question_outside_the_documents_is_declined(client: TestClient) -> Non
         ({"question": "refunds", "mood": "curious"}, ["body", "mood"]),
         ({"question": "refunds", "filters": {"colour": "red"}}, ["body", "filters", "colour"]),
         ({"question": 42}, ["body", "question"]),
+        ({"question": "   \n\t "}, ["body", "question"]),  # blank
     ],
 )
 def test_a_malformed_request_is_a_problem_naming_the_field(
@@ -158,6 +159,21 @@ def test_a_conversation_is_listed_reopened_with_its_answers_and_its_feedback_rea
         refused = client.get(f"/v1/conversations?limit={bad}")
         assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM
     assert client.get("/v1/sources").json() == ["kb"]
+
+
+@pytest.mark.parametrize("version", ["0", "-1", str(2**31), str(2**64), "v2"])
+def test_a_version_number_out_of_bounds_is_a_422_problem(client: TestClient, version: str) -> None:
+    response = client.get(f"/v1/documents/kb/billing.md/versions/{version}")
+    assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
+
+
+def test_made_up_http_methods_do_not_grow_the_metrics(client: TestClient) -> None:
+    for n in range(50):
+        client.request(f"BREW{n}", "/v1/chat")
+        client.get(f"/no/such/page/{n}")
+    metrics = client.get("/metrics").text
+    assert "BREW" not in metrics and "/no/such/page" not in metrics
+    assert 'method="other"' in metrics and 'route="unmatched"' in metrics
 
 
 def test_readiness_fails_as_a_503_problem_when_the_catalog_is_down(indexer: Indexer) -> None:

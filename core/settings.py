@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     watch_dirs: Annotated[list[WatchDir], NoDecode] = Field(default_factory=list)
 
     max_file_mb: float = Field(default=50.0, gt=0)
+    max_request_kb: int = Field(
+        default=64, ge=1, description="largest request body the API reads (uploads aside)"
+    )
     max_inflated_mb: float = Field(default=200.0, gt=0, description="cap on bytes unzipped")
     parse_timeout_s: float = Field(default=60.0, gt=0)
     parse_memory_mb: int = Field(default=1024, gt=0, description="address space a parse may add")

@@ -363,4 +363,5 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
             default_model=settings.embedding_key,
             max_upload_bytes=int(settings.max_file_mb * MB),
         ),
+        max_request_bytes=settings.max_request_kb * 1024,
     )

@@ -165,6 +165,24 @@ def test_a_conversation_belongs_to_the_key_that_started_it(served: Served) -> No
     assert served.client.get("/v1/conversations").status_code == 401
 
 
+def test_an_oversized_body_is_refused_unread_before_the_key_is_checked(served: Served) -> None:
+    big = b'{"question": "' + b"x" * (200 * 1024) + b'"}'
+    headers = {"Content-Type": "application/json"}
+    refused = served.client.post("/v1/chat", content=big, headers=headers)  # no key at all
+    assert refused.status_code == 413 and refused.headers["content-type"] == PROBLEM
+    assert "65,536 bytes" in refused.json()["detail"]
+    chunked = served.client.post("/v1/chat", content=iter([b'{"question": "hi"}']), headers=headers)
+    assert chunked.status_code == 411 and chunked.headers["content-type"] == PROBLEM
+    upload_limit = MAX_UPLOAD * 4 // 3 + 64 * 1024  # a whole file in base64, and the JSON
+    upload = {"source": "kb", "path": "big.md", "content_base64": "QUFB" * (upload_limit // 4)}
+    too_big = served.client.post("/v1/documents", json=upload, headers=served.as_(Role.OWNER))
+    assert too_big.status_code == 413 and f"{upload_limit:,} bytes" in too_big.json()["detail"]
+    assert not (served.root / "big.md").exists()
+    fits = {"question": "How long do refunds take?"}
+    answered = served.client.post("/v1/chat", json=fits, headers=served.as_(Role.AGENT))
+    assert answered.status_code == 200
+
+
 @pytest.mark.parametrize(
     "path",
     [

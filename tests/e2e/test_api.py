@@ -227,8 +227,10 @@ def test_an_unknown_conversation_or_a_huge_question_is_a_clear_4xx(client: TestC
     )
     assert unknown.status_code == 404 and unknown.headers["content-type"].startswith(PROBLEM)
     assert "never-started" in unknown.json()["detail"]
-    huge = client.post("/v1/chat", json={"question": "refund " * 15_000})  # ~100 kB
-    assert huge.status_code == 422 and huge.json()["errors"][0]["loc"] == ["body", "question"]
+    long = client.post("/v1/chat", json={"question": "refund " * 700})  # ~5 kB: too long
+    assert long.status_code == 422 and long.json()["errors"][0]["loc"] == ["body", "question"]
+    huge = client.post("/v1/chat", json={"question": "refund " * 15_000})  # ~100 kB: unread
+    assert huge.status_code == 413 and huge.headers["content-type"] == PROBLEM
 
 
 JSON_VALUES = st.recursive(

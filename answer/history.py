@@ -20,8 +20,7 @@ def conversation(catalog: Catalog, conversation_id: str, owner: str | None) -> C
     another key's."""
     conversations = catalog.conversations
     summary = conversations.summary(conversation_id)
-    started_by = conversations.owner(conversation_id)
-    if summary is None or (started_by is not None and started_by != owner):
+    if summary is None or not conversations.open_to(conversation_id, owner):
         raise NotFound(f"no conversation {conversation_id!r}")
     entries = []
     for turn in conversations.turns(conversation_id):

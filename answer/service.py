@@ -121,7 +121,7 @@ class AnswerService:
         """
         started = time.perf_counter()  # the latency includes condensing (an LLM call, maybe)
         conversations = self.catalog.conversations
-        if request.conversation_id and not self._may_continue(request.conversation_id, owner):
+        if request.conversation_id and not conversations.open_to(request.conversation_id, owner):
             raise NotFound(f"no conversation {request.conversation_id!r}; omit it to start one")
         conversation_id = request.conversation_id or uuid.uuid4().hex
         with stage("answer"):
@@ -170,13 +170,6 @@ class AnswerService:
             kind=TurnKind.FOLLOW_UP,
             reason="written by the model (the condense prompt)",
         )
-
-    def _may_continue(self, conversation_id: str, owner: str | None) -> bool:
-        conversations = self.catalog.conversations
-        if not conversations.exists(conversation_id):
-            return False
-        started_by = conversations.owner(conversation_id)
-        return started_by is None or started_by == owner
 
     def _previous(self, history: list[ConversationTurn]) -> AuditRecord | None:
         """The audit record of the conversation's previous answer, if there is one."""

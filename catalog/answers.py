@@ -105,14 +105,16 @@ class Conversations:
             )
         return int(turn) + 1
 
-    def owner(self, conversation_id: str) -> str | None:
-        """The key that started the conversation (None: started without one, or unknown)."""
+    def open_to(self, conversation_id: str, owner: str | None) -> bool:
+        """True when the conversation exists and `owner` may see it: it was started by that
+        key, or without one."""
         with self.engine.connect() as conn:
-            return conn.execute(
+            row = conn.execute(
                 select(conversations.c.owner).where(
                     conversations.c.conversation_id == conversation_id
                 )
-            ).scalar()
+            ).first()
+        return row is not None and row.owner in (None, owner)
 
     def summaries(self, owner: str | None, limit: int = 50) -> list[ConversationSummary]:
         """The conversations `owner` started (`None`: those started without a key), newest
@@ -153,6 +155,16 @@ def _summary(row: Any, turns: int) -> ConversationSummary:
         created_at=row.created_at,
         updated_at=row.updated_at,
         turns=turns,
+    )
+
+
+def _feedback(row: Any) -> Feedback:
+    return Feedback(
+        answer_id=row.answer_id,
+        helpful=row.helpful,
+        comment=row.comment,
+        feedback_id=row.feedback_id,
+        created_at=row.created_at,
     )
 
 
@@ -232,16 +244,7 @@ class AnswerLog:
         query = select(table).where(table.c.answer_id == answer_id).order_by(table.c.feedback_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            Feedback(
-                answer_id=r.answer_id,
-                helpful=r.helpful,
-                comment=r.comment,
-                feedback_id=r.feedback_id,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
+        return [_feedback(r) for r in rows]
 
     def feedback_entries(
         self, helpful: bool | None = None, limit: int = 100
@@ -260,13 +263,7 @@ class AnswerLog:
             rows = conn.execute(query).all()
         return [
             FeedbackEntry(
-                answer_id=r.answer_id,
-                helpful=r.helpful,
-                comment=r.comment,
-                feedback_id=r.feedback_id,
-                created_at=r.created_at,
-                question=r.record["question"],
-                status=r.status,
+                **_feedback(r).model_dump(), question=r.record["question"], status=r.status
             )
             for r in rows
         ]

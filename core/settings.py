@@ -128,6 +128,17 @@ class Settings(BaseSettings):
         description="requests from this machine need no API key (embedded default; "
         "off in docker-compose)",
     )
+    allowed_hosts: str = Field(
+        default="*",
+        description="comma-separated host names the API answers (other Host headers: 400); "
+        "`*` any. Loopback names are always answered; a name listed here also counts as "
+        "this machine for VERITY_ALLOW_LOCAL_WITHOUT_KEY",
+    )
+    allowed_origins: str = Field(
+        default="",
+        description="comma-separated origins (https://console.example.com) whose pages may "
+        "POST, PUT, PATCH or DELETE besides the API's own; every other origin's: 403",
+    )
 
     broker_url: str | None = Field(
         default=None,

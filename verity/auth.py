@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fastapi import Request
@@ -13,6 +13,7 @@ from fastapi import Request
 from catalog import Catalog
 from core.errors import Forbidden, Unauthorized
 from schemas.admin import GRANTS, ApiKey, Role
+from verity.origins import Origins
 
 #: Who a request is when the local-without-key setting lets it in.
 LOCAL = ApiKey(key_id="local", name="localhost", role=Role.ADMIN, created_at=datetime.now(UTC))
@@ -20,10 +21,13 @@ LOCAL = ApiKey(key_id="local", name="localhost", role=Role.ADMIN, created_at=dat
 
 @dataclass(frozen=True)
 class Auth:
-    """Checks keys; `allow_local` lets requests from this machine in without one."""
+    """Checks keys; `allow_local` lets requests from this machine in without one: from a
+    loopback address *and* naming a loopback (or listed) host, so a page whose own name
+    resolves to this machine (DNS rebinding) still needs a key."""
 
     catalog: Catalog
     allow_local: bool = False
+    origins: Origins = field(default_factory=Origins)
 
     def require(self, role: Role) -> Callable[[Request], ApiKey]:
         """A FastAPI dependency: the caller's key, if its role grants `role`."""
@@ -40,7 +44,7 @@ class Auth:
         """The key the request carries (`Unauthorized` if none or a bad one)."""
         presented = request.headers.get("x-api-key") or _bearer(request)
         if not presented:
-            if self.allow_local and _is_local(request):
+            if self.allow_local and self._is_local(request):
                 return LOCAL
             raise Unauthorized("an API key is required: send X-API-Key or Authorization: Bearer")
         key = self.catalog.keys.verify(presented)
@@ -48,15 +52,16 @@ class Auth:
             raise Unauthorized("the API key is unknown or revoked")
         return key
 
+    def _is_local(self, request: Request) -> bool:
+        if not self.origins.is_local(request.headers.get("host", "")):
+            return False
+        address = request.client.host if request.client else ""
+        try:
+            return ipaddress.ip_address(address).is_loopback
+        except ValueError:
+            return False
+
 
 def _bearer(request: Request) -> str:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
-
-
-def _is_local(request: Request) -> bool:
-    host = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -42,16 +42,18 @@ class BodyLimit:
         limit = self.limit_for(scope["method"], scope["path"])
         length = headers.get("content-length")
         if length is None and "chunked" in headers.get("transfer-encoding", ""):
-            await _problem(send, 411, "Length Required", "send the body with a Content-Length")
+            await problem_response(
+                send, 411, "Length Required", "send the body with a Content-Length"
+            )
             return
         if length is not None and (not length.isdigit() or int(length) > limit):
             detail = f"the request body is over {limit:,} bytes, the most this route takes"
-            await _problem(send, 413, "Content Too Large", detail)
+            await problem_response(send, 413, "Content Too Large", detail)
             return
         await self.app(scope, receive, send)
 
 
-async def _problem(send: Send, status: int, title: str, detail: str) -> None:
+async def problem_response(send: Send, status: int, title: str, detail: str) -> None:
     body = json.dumps(
         {"type": "about:blank", "title": title, "status": status, "detail": detail}
     ).encode()

@@ -347,6 +347,7 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
     from verity.admin import AdminSide
     from verity.api import create_app
     from verity.auth import Auth
+    from verity.origins import Origins
 
     indexer = service.context.indexer
     if indexer is None:
@@ -354,7 +355,11 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
     return create_app(
         build_answer_service(settings, indexer),
         lambda: readiness(indexer),
-        auth=Auth(indexer.catalog, allow_local=settings.allow_local_without_key),
+        auth=Auth(
+            indexer.catalog,
+            allow_local=settings.allow_local_without_key,
+            origins=Origins.from_settings(settings.allowed_hosts, settings.allowed_origins),
+        ),
         admin=AdminSide(
             catalog=indexer.catalog,
             runner=service.runner,

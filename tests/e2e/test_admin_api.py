@@ -23,6 +23,7 @@ from schemas.tasks import IngestFile
 from tests.helpers.index import ingested
 from verity.api import create_app
 from verity.auth import Auth
+from verity.origins import Origins
 from verity.wiring import IngestService, build_answer_service, build_app, readiness
 
 DOCS = {
@@ -219,18 +220,74 @@ def test_admins_list_feedback_with_its_question(served: Served) -> None:
     assert entry["status"] in ("answered", "escalated", "declined")
 
 
-def test_local_requests_need_no_key_only_when_the_setting_allows_it(served: Served) -> None:
+def app_with(served: Served, auth: Auth) -> Any:
     indexer = served.service.context.indexer
     assert indexer is not None
+    return create_app(
+        build_answer_service(Settings(), indexer), lambda: readiness(indexer), auth=auth
+    )
+
+
+def test_local_requests_need_no_key_only_when_the_setting_allows_it(served: Served) -> None:
+    ask = {"question": "How long do refunds take?"}
     for allow, expected in ((True, 200), (False, 401)):
-        app = create_app(
-            build_answer_service(Settings(), indexer),
-            lambda: readiness(indexer),
-            auth=Auth(served.service.catalog, allow_local=allow),
-        )
-        with TestClient(app, client=("127.0.0.1", 40000)) as local:
-            reply = local.post("/v1/chat", json={"question": "How long do refunds take?"})
-        assert reply.status_code == expected
+        app = app_with(served, Auth(served.service.catalog, allow_local=allow))
+        with TestClient(
+            app, client=("127.0.0.1", 40000), base_url="http://127.0.0.1:8000"
+        ) as local:
+            assert local.post("/v1/chat", json=ask).status_code == expected
+    # DNS rebinding: a page on another name that resolves to 127.0.0.1 is not "local"
+    app = app_with(served, Auth(served.service.catalog, allow_local=True))
+    with TestClient(app, client=("127.0.0.1", 40000), base_url="http://evil.example:8000") as page:
+        refused = page.post("/v1/chat", json=ask)
+        assert refused.status_code == 401, refused.text
+        assert page.get("/v1/conversations").status_code == 401
+    listed = Auth(served.service.catalog, allow_local=True, origins=Origins(frozenset({"kb.lan"})))
+    with TestClient(
+        app_with(served, listed), client=("127.0.0.1", 1), base_url="http://kb.lan"
+    ) as lan:
+        assert lan.post("/v1/chat", json=ask).status_code == 200
+
+
+def test_pages_of_other_origins_cannot_change_state(served: Served) -> None:
+    admin = served.as_(Role.ADMIN)
+    replay = "/admin/dead-letters/999/replay"
+    for hostile in (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "http://testserver.evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ):
+        refused = served.client.post(replay, headers={**admin, **hostile})
+        assert refused.status_code == 403, (hostile, refused.text)
+        assert refused.headers["content-type"] == PROBLEM
+        assert "may not change" in refused.json()["detail"]
+    same = served.client.post(replay, headers={**admin, "Origin": "http://testserver"})
+    assert same.status_code == 404  # through the guard: no such dead letter
+    read = served.client.get("/admin/failures", headers={**admin, "Origin": "http://evil.example"})
+    assert read.status_code == 200  # reads are the browser's CORS to refuse, not state changes
+    console = Origins(origins=frozenset({"https://console.example"}))
+    auth = Auth(served.service.catalog, origins=console)
+    with TestClient(app_with(served, auth)) as client:
+        ask = {"question": "How long do refunds take?"}
+        agent = {**served.as_(Role.AGENT), "Origin": "https://console.example"}
+        assert client.post("/v1/chat", json=ask, headers=agent).status_code == 200
+
+
+def test_with_allowed_hosts_set_other_host_names_get_a_400(served: Served) -> None:
+    auth = Auth(served.service.catalog, origins=Origins.from_settings("kb.example.com", ""))
+    app = app_with(served, auth)
+    for base, expected in (
+        ("http://kb.example.com", 200),
+        ("http://localhost:8000", 200),
+        ("http://[::1]:8000", 200),
+        ("http://evil.example", 400),
+    ):
+        with TestClient(app, base_url=base) as client:
+            reply = client.get("/healthz")
+            assert reply.status_code == expected, (base, reply.text)
+    with TestClient(app, base_url="http://evil.example") as client:
+        assert "VERITY_ALLOWED_HOSTS" in client.get("/healthz").json()["detail"]
 
 
 def upload(served: Served, path: str, data: bytes, role: Role = Role.OWNER) -> Any:

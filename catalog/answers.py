@@ -17,9 +17,12 @@ from catalog.tables import (
     conversation_turns,
     conversations,
 )
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from schemas.answer import AnswerFailure, AuditRecord, ConversationTurn, Feedback, FeedbackRequest
 from schemas.conversations import ConversationSummary, FeedbackEntry
+
+#: Feedback records one answer takes (a client looping on one answer stops here: 409).
+MAX_FEEDBACK = 20
 
 
 class Conversations:
@@ -227,6 +230,16 @@ class AnswerLog:
             ).first()
             if known is None:
                 raise NotFound(f"no answer {request.answer_id!r}")
+            given = conn.execute(
+                select(func.count())
+                .select_from(answer_feedback)
+                .where(answer_feedback.c.answer_id == request.answer_id)
+            ).scalar_one()
+            if given >= MAX_FEEDBACK:
+                raise Conflict(
+                    f"answer {request.answer_id!r} has {given} feedback records, the most one "
+                    "answer takes"
+                )
             inserted = conn.execute(
                 insert(answer_feedback).values(
                     answer_id=request.answer_id,

@@ -134,6 +134,18 @@ class Settings(BaseSettings):
         "`*` any. Loopback names are always answered; a name listed here also counts as "
         "this machine for VERITY_ALLOW_LOCAL_WITHOUT_KEY",
     )
+    rate_per_min: int = Field(
+        default=600,
+        ge=0,
+        description="requests a minute per API key (0: no limit; questions "
+        "aside); an address gets VERITY_RATE_ADDRESS_FACTOR times as many",
+    )
+    rate_chat_per_min: int = Field(
+        default=60, ge=0, description="questions (POST /v1/chat) a minute per API key (0: no limit)"
+    )
+    rate_address_factor: int = Field(
+        default=5, ge=1, description="an address's rate as a multiple of a key's"
+    )
     allowed_origins: str = Field(
         default="",
         description="comma-separated origins (https://console.example.com) whose pages may "

@@ -41,6 +41,7 @@ from verity.auth import Auth
 from verity.chat_api import chat_router
 from verity.limits import BodyLimit
 from verity.origins import OriginGuard, Origins
+from verity.rates import RateLimit, Rates
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
@@ -62,13 +63,15 @@ def create_app(
     admin: AdminSide | None = None,
     max_request_bytes: int = 64 * 1024,
     origins: Origins | None = None,
+    rates: Rates | None = None,
 ) -> FastAPI:
     """The API over one answer service; `readiness` raises a `VerityError` when not ready.
 
     With `auth`, every route but health, readiness and the page needs an API key of the right
     role (`verity serve` always passes one); `admin` adds the admin and document routes. A body
     over `max_request_bytes` (an upload: its file limit in base64) is refused unread (413);
-    hosts and cross-origin state changes are checked as `origins` says (`verity.origins`).
+    hosts and cross-origin state changes are checked as `origins` says (`verity.origins`);
+    with `rates`, each key and address is held to them (`verity.rates`, 429).
     """
     app = FastAPI(
         title="Verity",
@@ -148,6 +151,8 @@ def create_app(
         app.include_router(admin_router(admin, auth or Auth(admin.catalog, allow_local=True)))
     uploads = admin.max_upload_bytes * 4 // 3 + max_request_bytes if admin else max_request_bytes
     app.add_middleware(BodyLimit, default_bytes=max_request_bytes, upload_bytes=uploads)
+    if rates is not None:
+        app.add_middleware(RateLimit, rates=rates)
     app.add_middleware(OriginGuard, origins=origins or (auth.origins if auth else Origins()))
     return app
 

@@ -53,14 +53,18 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
-async def problem_response(send: Send, status: int, title: str, detail: str) -> None:
+async def problem_response(
+    send: Send, status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    """Answer with an RFC 9457 problem, from a middleware (the app never sees the request)."""
     body = json.dumps(
         {"type": "about:blank", "title": title, "status": status, "detail": detail}
     ).encode()
-    headers = [
+    raw = [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()),
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})

@@ -348,6 +348,7 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
     from verity.api import create_app
     from verity.auth import Auth
     from verity.origins import Origins
+    from verity.rates import Rates
 
     indexer = service.context.indexer
     if indexer is None:
@@ -369,4 +370,7 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
             max_upload_bytes=int(settings.max_file_mb * MB),
         ),
         max_request_bytes=settings.max_request_kb * 1024,
+        rates=Rates(
+            settings.rate_per_min, settings.rate_chat_per_min, settings.rate_address_factor
+        ),
     )

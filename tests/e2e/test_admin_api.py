@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from catalog.answers import MAX_FEEDBACK
 from core.settings import Settings
 from schemas.admin import Role
 from schemas.tasks import IngestFile
@@ -288,6 +289,41 @@ def test_with_allowed_hosts_set_other_host_names_get_a_400(served: Served) -> No
             assert reply.status_code == expected, (base, reply.text)
     with TestClient(app, base_url="http://evil.example") as client:
         assert "VERITY_ALLOWED_HOSTS" in client.get("/healthz").json()["detail"]
+
+
+def test_keys_and_addresses_over_their_rate_get_a_429_with_retry_after(served: Served) -> None:
+    settings = Settings(rate_chat_per_min=12, rate_per_min=6, rate_address_factor=2)
+    ask = {"question": "How long do refunds take?"}
+    with TestClient(build_app(settings, served.service)) as client:
+        agent = served.as_(Role.AGENT)
+        replies = [client.post("/v1/chat", json=ask, headers=agent) for _ in range(3)]
+        assert [r.status_code for r in replies] == [200, 200, 429]  # a burst of 12 // 6
+        refused = replies[-1]
+        assert refused.headers["content-type"] == PROBLEM
+        assert 1 <= int(refused.headers["retry-after"]) <= 5
+        assert "12 a minute" in refused.json()["detail"]
+        # other routes have their own bucket; one address gets twice a key's rate
+        owner, admin = served.as_(Role.OWNER), served.as_(Role.ADMIN)
+        assert client.get("/v1/sources", headers=agent).status_code == 200
+        assert client.get("/v1/sources", headers=owner).status_code == 200
+        assert client.get("/v1/sources", headers=admin).status_code == 429  # the address's
+        assert client.get("/healthz").status_code == 200  # never limited
+        # a made-up key per request still counts against the address
+        made_up = client.get("/v1/sources", headers={"X-API-Key": "vk_made_up"})
+        assert made_up.status_code == 429
+
+
+def test_one_answer_takes_a_bounded_number_of_feedback_records(served: Served) -> None:
+    agent = served.as_(Role.AGENT)
+    answer = served.client.post("/v1/chat", json={"question": "refunds?"}, headers=agent)
+    verdict = {"answer_id": answer.json()["answer_id"], "helpful": True}
+    codes = [
+        served.client.post("/v1/feedback", json=verdict, headers=agent).status_code
+        for _ in range(MAX_FEEDBACK + 1)
+    ]
+    assert codes == [201] * MAX_FEEDBACK + [409]
+    record = served.client.get(f"/v1/answers/{verdict['answer_id']}", headers=agent).json()
+    assert len(record["feedback"]) == MAX_FEEDBACK
 
 
 def upload(served: Served, path: str, data: bytes, role: Role = Role.OWNER) -> Any:

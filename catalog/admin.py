@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog.tables import api_keys, job_items, jobs
-from core.errors import NotFound
+from core.errors import ConfigError, NotFound
 from schemas.admin import ApiKey, Job, JobError, JobStatus, NewApiKey, ReindexRequest, Role
 
 KEY_PREFIX = "vk"
@@ -30,8 +31,14 @@ class ApiKeys:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, role: Role, name: str = "") -> NewApiKey:
-        """A new key; its full value is returned once and never stored."""
+    def create(self, role: Role, name: str = "", sources: Sequence[str] = ()) -> NewApiKey:
+        """A new key; its full value is returned once and never stored. `sources` limits an
+        owner key to writing those sources (`ConfigError` for other roles or odd names)."""
+        if sources and role is not Role.OWNER:
+            raise ConfigError("only owner keys are limited to sources (they write documents)")
+        for source in sources:
+            if not source or "," in source:
+                raise ConfigError(f"source name {source!r} must be non-empty, without commas")
         key_id, secret = uuid.uuid4().hex[:12], secrets.token_urlsafe(32)
         row: dict[str, Any] = {
             "key_id": key_id,
@@ -39,9 +46,12 @@ class ApiKeys:
             "role": role.value,
             "created_at": datetime.now(UTC),
         }
+        stored = ",".join(sorted(set(sources))) or None
         with self.engine.begin() as conn:
-            conn.execute(insert(api_keys).values(secret_sha256=_digest(secret), **row))
-        return NewApiKey(key=f"{KEY_PREFIX}_{key_id}_{secret}", **row)
+            conn.execute(
+                insert(api_keys).values(secret_sha256=_digest(secret), sources=stored, **row)
+            )
+        return NewApiKey(key=f"{KEY_PREFIX}_{key_id}_{secret}", sources=sorted(set(sources)), **row)
 
     def verify(self, key: str) -> ApiKey | None:
         """The live key `key` names, if its secret matches (constant-time); else None."""
@@ -84,6 +94,7 @@ def _key(row: Any) -> ApiKey:
         role=Role(row["role"]),
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        sources=row["sources"].split(",") if row["sources"] else [],
     )
 
 

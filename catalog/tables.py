@@ -206,6 +206,7 @@ api_keys = Table(
     Column("secret_sha256", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("sources", Text, nullable=True),  # comma-separated; NULL: every source
 )
 
 jobs = Table(

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from catalog import Catalog
-from core.errors import NotFound, RejectedFile
+from core.errors import Conflict, NotFound, RejectedFile
 from ingest.files import check_name, is_ignored
+from ingest.parsing.media import media_type_for
 from schemas import ReasonCode
 from schemas.tasks import DeleteFile, IngestFile
+
+#: The longest file or folder name an upload may use: the temporary name it is written under
+#: adds 42 bytes, and a name past 255 bytes is refused by the file system.
+MAX_NAME_BYTES = 200
 
 
 def store_upload(
@@ -31,6 +36,17 @@ def store_upload(
             f"{rel_path!r} is a hidden or temporary file name, which is never ingested",
             ReasonCode.BAD_FILENAME,
         )
+    if media_type_for(rel_path) is None:
+        raise RejectedFile(
+            f"unsupported file type {PurePosixPath(rel_path).suffix or '(none)'!r}; "
+            "Verity reads .md .html .txt .pdf .docx",
+            ReasonCode.UNSUPPORTED_TYPE,
+        )
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in parts):
+        raise RejectedFile(
+            f"a name in {rel_path[:80]!r}… is over {MAX_NAME_BYTES} bytes; shorten it",
+            ReasonCode.BAD_FILENAME,
+        )
     if len(data) > max_bytes:
         raise RejectedFile(
             f"{len(data)} bytes is over the limit of {max_bytes} (VERITY_MAX_FILE_MB)",
@@ -39,6 +55,7 @@ def store_upload(
     target = root / rel_path
     if not target.parent.resolve().is_relative_to(root.resolve()):  # a linked folder
         raise RejectedFile(f"{rel_path!r} leads outside the source folder", ReasonCode.OUTSIDE_ROOT)
+    _check_free(root, parts)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.parent / f".{target.name}.{uuid.uuid4().hex}.upload"  # ignored: hidden
     try:
@@ -50,6 +67,16 @@ def store_upload(
     finally:
         temporary.unlink(missing_ok=True)
     return IngestFile(source=source, rel_path=rel_path)
+
+
+def _check_free(root: Path, parts: tuple[str, ...]) -> None:
+    """`Conflict` when the path names a folder, or goes under a file, already in the source."""
+    for depth in range(1, len(parts)):
+        if (root.joinpath(*parts[:depth])).is_file():
+            under = "/".join(parts[:depth])
+            raise Conflict(f"{under!r} is a document, so nothing can be stored under it")
+    if root.joinpath(*parts).is_dir():
+        raise Conflict(f"{'/'.join(parts)!r} is a folder in the source; choose a file name")
 
 
 def remove_document(catalog: Catalog, doc_id: str) -> DeleteFile:

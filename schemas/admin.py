@@ -33,6 +33,13 @@ class ApiKey(BaseModel):
     role: Role
     created_at: datetime
     revoked_at: datetime | None = None
+    sources: list[str] = Field(
+        default_factory=list, description="an owner key writes only these sources; empty: all"
+    )
+
+    def may_write(self, source: str) -> bool:
+        """True when this key may add or remove documents of `source`."""
+        return self.role is Role.ADMIN or not self.sources or source in self.sources
 
 
 class NewApiKey(ApiKey):

@@ -12,13 +12,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from catalog import Catalog
-from core.errors import Conflict, NotFound, RejectedFile
+from core.errors import Conflict, Forbidden, NotFound, RejectedFile
 from core.ports import TaskRunner
 from index.indexer import Indexer
 from ingest.jobs import replay_dead_letter, start_reindex
 from ingest.uploads import remove_document, store_upload
 from schemas import ReasonCode
-from schemas.admin import DocumentAccepted, DocumentUpload, Job, ReindexRequest, Role
+from schemas.admin import (
+    ApiKey,
+    DocumentAccepted,
+    DocumentUpload,
+    Job,
+    ReindexRequest,
+    Role,
+)
 from schemas.answer import AuditRecord
 from schemas.conversations import FeedbackEntry
 from schemas.tasks import DeadLetter
@@ -42,10 +49,9 @@ class AdminSide:
 
 
 def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
-    """The `/admin/*` routes and `/v1/documents`."""
+    """The `/admin/*` routes, and `/v1/documents` (`documents_router`)."""
     router = APIRouter()
     admin = [Depends(auth.require(Role.ADMIN))]
-    owner = [Depends(auth.require(Role.OWNER))]
     catalog = side.catalog
 
     @router.post("/admin/reindex", status_code=202, dependencies=admin, tags=["admin"])
@@ -142,9 +148,25 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
         """Audit records, newest first, filtered by status or conversation."""
         return catalog.answers.audits(status=status, conversation_id=conversation_id, limit=limit)
 
-    @router.post("/v1/documents", status_code=202, dependencies=owner, tags=["documents"])
-    def upload(body: DocumentUpload) -> DocumentAccepted:
+    router.include_router(documents_router(side, auth))
+    return router
+
+
+def documents_router(side: AdminSide, auth: Auth) -> APIRouter:
+    """`POST /v1/documents` and `DELETE /v1/documents/{doc_id}`: owner keys, within their
+    sources."""
+    router = APIRouter()
+    catalog = side.catalog
+    writer = Depends(auth.require(Role.OWNER))
+
+    def may_write(key: ApiKey, source: str) -> None:
+        if not key.may_write(source):
+            raise Forbidden(f"this key writes only the sources {', '.join(key.sources)}")
+
+    @router.post("/v1/documents", status_code=202, tags=["documents"])
+    def upload(body: DocumentUpload, key: ApiKey = writer) -> DocumentAccepted:
         """Add or replace a document: written into its source folder and queued."""
+        may_write(key, body.source)
         try:
             data = base64.b64decode(body.content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
@@ -158,11 +180,12 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
             action="ingest",
         )
 
-    @router.delete(
-        "/v1/documents/{doc_id:path}", status_code=202, dependencies=owner, tags=["documents"]
-    )
-    def delete(doc_id: str) -> DocumentAccepted:
+    @router.delete("/v1/documents/{doc_id:path}", status_code=202, tags=["documents"])
+    def delete(doc_id: str, key: ApiKey = writer) -> DocumentAccepted:
         """Delete a document: its file leaves the folder and its versions stop being cited."""
+        document = catalog.document(doc_id)
+        if document is not None:
+            may_write(key, document.source)
         task = remove_document(catalog, doc_id)
         side.runner.submit(task)
         return DocumentAccepted(

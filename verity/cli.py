@@ -138,6 +138,13 @@ def _add_operations(commands: Any) -> None:
     create = key_commands.add_parser("create", help="a new key (shown once)")
     create.add_argument("--role", choices=[r.value for r in Role], required=True)
     create.add_argument("--name", default="", help="who or what it is for")
+    create.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        dest="sources",
+        help="an owner key writes only this source (repeat for more; default: every source)",
+    )
     listing = key_commands.add_parser("list", help="every key (ids and roles, never secrets)")
     revoke = key_commands.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id")

@@ -275,17 +275,18 @@ class ProgressLine:
 
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
-    """`verity keys create --role R [--name N] | list | revoke ID`."""
+    """`verity keys create --role R [--name N] [--source S]... | list | revoke ID`."""
     catalog = open_catalog(settings)
     try:
         if args.keys_command == "create":
-            created = catalog.keys.create(Role(args.role), args.name)
+            created = catalog.keys.create(Role(args.role), args.name, args.sources)
             if args.json:
                 print(created.model_dump_json())
             else:
                 print(created.key)
                 print(
-                    f"({created.role.value} key {created.key_id}: shown once, store it now)",
+                    f"({created.role.value} key {created.key_id}{_scope(created.sources)}: "
+                    "shown once, store it now)",
                     file=sys.stderr,
                 )
             return 0
@@ -296,8 +297,14 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
             rows = [key.model_dump(mode="json") for key in catalog.keys.list()]
     finally:
         catalog.close()
-    print_rows(rows, args.json, ("key_id", "role", "name", "created_at", "revoked_at"))
+    for row in rows if not args.json else ():
+        row["sources"] = ",".join(row["sources"]) or "*"
+    print_rows(rows, args.json, ("key_id", "role", "name", "sources", "created_at", "revoked_at"))
     return 0
+
+
+def _scope(sources: list[str]) -> str:
+    return f", writes only {', '.join(sources)}" if sources else ""
 
 
 def print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:

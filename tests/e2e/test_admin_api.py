@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalog.answers import MAX_FEEDBACK
+from core.errors import ConfigError
 from core.settings import Settings
 from schemas.admin import Role
 from schemas.tasks import IngestFile
@@ -374,6 +375,11 @@ def test_owners_add_and_remove_documents_and_admins_read_each_version(served: Se
         ("/etc/passwd", b"# Out\n\nEscape.", 422, "outside_root"),
         (".hidden.md", b"# Hidden\n\nNo.", 422, "bad_filename"),
         ("big.md", b"x" * (MAX_UPLOAD + 1), 413, "too_large"),
+        ("payload.sh", b"#!/bin/sh\nrm -rf /\n", 422, "unsupported_type"),
+        ("Makefile", b"all:\n\techo hi\n", 422, "unsupported_type"),
+        ("notes.rtf", b"{\\rtf1 hi}", 422, "unsupported_type"),
+        ("a" * 218 + ".md", b"# Long\n\nName.", 422, "bad_filename"),
+        ("deep/" + "b" * 230 + "/c.md", b"# Long\n\nFolder.", 422, "bad_filename"),
     ],
 )
 def test_bad_uploads_get_clear_problems_and_write_nothing(
@@ -386,6 +392,51 @@ def test_bad_uploads_get_clear_problems_and_write_nothing(
     assert reply.json()["reason"] == reason
     assert sorted(p.name for p in served.root.rglob("*")) == before
     assert not (served.root.parent / "outside.md").exists()
+
+
+def test_an_upload_over_a_folder_or_under_a_file_is_a_conflict(served: Served) -> None:
+    (served.root / "guides").mkdir(exist_ok=True)
+    before = sorted(str(p) for p in served.root.rglob("*"))
+    over_folder = upload(served, "guides.md", b"# Guides\n\nA file beside the folder is fine.")
+    assert over_folder.status_code == 202
+    (served.root / "manuals.md").mkdir()  # a folder whose name looks like a document
+    folder = upload(served, "manuals.md", b"# M\n\nN.")
+    assert folder.status_code == 409, folder.text
+    assert "is a folder" in folder.json()["detail"]
+    under = upload(served, "billing.md/inner.md", b"# Inner\n\nText.")
+    assert under.status_code == 409, under.text
+    assert "'billing.md' is a document" in under.json()["detail"]
+    (served.root / "manuals.md").rmdir()
+    served.settle()
+    after = sorted(str(p) for p in served.root.rglob("*"))
+    assert set(after) - set(before) == {str(served.root / "guides.md")}
+    admin = served.as_(Role.ADMIN)
+    assert served.client.delete("/v1/documents/kb/guides.md", headers=admin).status_code == 202
+    served.settle()
+
+
+def test_owner_keys_limited_to_sources_write_only_those(served: Served) -> None:
+    catalog = served.service.catalog
+    docs_only = {"X-API-Key": catalog.keys.create(Role.OWNER, "docs team", ["docs"]).key}
+    kb_owner = {"X-API-Key": catalog.keys.create(Role.OWNER, "kb team", ["kb", "docs"]).key}
+    body = {
+        "source": "kb",
+        "path": "scoped.md",
+        "content_base64": base64.b64encode(b"# S\n\nT.").decode(),
+    }
+    refused = served.client.post("/v1/documents", json=body, headers=docs_only)
+    assert refused.status_code == 403, refused.text
+    assert "only the sources docs" in refused.json()["detail"]
+    assert not (served.root / "scoped.md").exists()
+    assert served.client.post("/v1/documents", json=body, headers=kb_owner).status_code == 202
+    served.settle()
+    gone = served.client.delete("/v1/documents/kb/scoped.md", headers=docs_only)
+    assert gone.status_code == 403
+    assert (served.root / "scoped.md").exists()
+    assert served.client.delete("/v1/documents/kb/scoped.md", headers=kb_owner).status_code == 202
+    served.settle()
+    with pytest.raises(ConfigError, match="only owner keys"):
+        catalog.keys.create(Role.AGENT, "reader", ["kb"])
 
 
 def test_uploads_with_bad_base64_or_an_unknown_source_are_refused(served: Served) -> None:
@@ -470,3 +521,6 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
     assert listed["role"] == "admin" and listed["revoked_at"] is None
     [revoked] = json.loads(verity("revoke", created["key_id"], "--json"))
     assert revoked["revoked_at"] is not None
+    owner = json.loads(verity("create", "--role", "owner", "--source", "kb", "--json"))
+    assert owner["sources"] == ["kb"]
+    assert "kb" in verity("list")

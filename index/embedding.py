@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from core.model_ids import split_backend
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Small batches pad less (texts of one batch are padded to its longest): on 2 CPU threads,
@@ -32,6 +33,13 @@ def model_path(model_id: str) -> Path:
             "set VERITY_EMBEDDING_MODEL to a local sentence-transformers folder"
         )
     return path
+
+
+def check_loadable(key: str) -> None:
+    """`ConfigError` unless `key` (`<model id>[#runtime]`) names a model that can be loaded
+    here: the packaged default, or a local model folder; a known runtime."""
+    model_id, _ = split_backend(key)
+    model_path(model_id)
 
 
 class SentenceTransformerEmbedder:

@@ -1,13 +1,14 @@
 """What may be read from a watched folder, checked before a byte is read.
 
 Refused with a clear reason: names that are not valid UTF-8 or hold control characters,
-links (symbolic or hard) that lead out of the source root, non-regular files, types
-Verity does not read, empty files and files over the size limit. Temp, hidden and lock
-files are not refused but ignored: editors make them all the time.
+links (symbolic or hard) that lead out of the source root, loops of symbolic links,
+non-regular files, types Verity does not read, empty files and files over the size limit.
+Temp, hidden and lock files are not refused but ignored: editors make them all the time.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ def inspect(root: Path, rel_path: str, max_bytes: int) -> FileFacts:
     path = root / rel_path
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
-        target = path.resolve()
+        target = _link_target(path)
         if not target.is_relative_to(root.resolve()):
             raise RejectedFile(
                 f"symbolic link leads outside the source folder (to {target})",
@@ -115,6 +116,19 @@ def inspect(root: Path, rel_path: str, max_bytes: int) -> FileFacts:
     if st.st_size == 0:
         raise RejectedFile("the file is empty", ReasonCode.EMPTY)
     return FileFacts(path, media_type, st.st_size, st.st_mtime_ns)
+
+
+def _link_target(path: Path) -> Path:
+    """Where a symbolic link leads; a loop of links is refused (ELOOP)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # Python 3.11 raises RuntimeError, later OSError
+        if isinstance(exc, OSError) and exc.errno != errno.ELOOP:
+            raise
+        raise RejectedFile(
+            "symbolic link loop: the link leads back to itself; remove or fix the link",
+            ReasonCode.LINK_LOOP,
+        ) from None
 
 
 def read_stable(facts: FileFacts, max_bytes: int) -> bytes:

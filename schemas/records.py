@@ -19,6 +19,7 @@ class ReasonCode(StrEnum):
     BAD_FILENAME = "bad_filename"
     OUTSIDE_ROOT = "outside_root"
     HARD_LINK = "hard_link"
+    LINK_LOOP = "link_loop"
     ENCODING = "encoding"
     PDF_ENCRYPTED = "pdf_encrypted"
     PDF_CORRUPT = "pdf_corrupt"

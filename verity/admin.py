@@ -12,8 +12,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from catalog import Catalog
-from core.errors import Conflict, Forbidden, NotFound, RejectedFile
+from core.errors import (
+    ConfigError,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    RejectedFile,
+)
 from core.ports import TaskRunner
+from index.embedding import check_loadable
 from index.indexer import Indexer
 from ingest.jobs import replay_dead_letter, start_reindex
 from ingest.uploads import remove_document, store_upload
@@ -60,11 +68,16 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
         collection from stored chunks, optionally for a new embedding model); returns a job."""
         if not body.rebuild:
             return start_reindex(catalog, side.runner, body)
+        model = body.embedding_model or side.default_model
+        try:
+            check_loadable(model)
+        except ConfigError as exc:
+            raise InvalidRequest(str(exc)) from None
         if side.indexer.rebuilding:
             raise Conflict("a rebuild is already running; follow its job")
         total = len([d for d in catalog.documents() if d.current_version is not None])
         job = catalog.jobs.create(body, total=total, stage="rebuild queued")
-        side.start_rebuild(body.embedding_model or side.default_model, job.job_id)
+        side.start_rebuild(model, job.job_id)
         return job
 
     @router.get("/admin/jobs/{job_id}", dependencies=admin, tags=["admin"])

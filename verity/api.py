@@ -29,6 +29,7 @@ from core.errors import (
     Forbidden,
     GeneratorUnavailable,
     IngestError,
+    InvalidRequest,
     NotFound,
     Unauthorized,
     VectorIndexError,
@@ -183,6 +184,7 @@ _CLIENT_ERRORS: dict[type[VerityError], tuple[int, str]] = {
     Unauthorized: (401, "Unauthorized"),
     Forbidden: (403, "Forbidden"),
     Conflict: (409, "Conflict"),
+    InvalidRequest: (422, "Invalid request"),
 }
 
 

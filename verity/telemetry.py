@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+#: Control characters (C0, DEL, C1, line and paragraph separators): a file name holding one
+#: must not forge or break a log line.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with control characters written as escapes (`\\n`, `\\x1b`)."""
+    return _CONTROLS.sub(lambda m: repr(m.group(0))[1:-1], text)
+
+
+class TextFormatter(logging.Formatter):
+    """The text format; a message's control characters are escaped (tracebacks stay as they
+    are, on their own lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
+
+
 class TraceIdFilter(logging.Filter):
     """Adds `trace_id` to every record, for text formats that show it."""
 
@@ -46,7 +66,7 @@ def configure_logging(settings: Settings, level: int) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(trace_id)s]: %(message)s")
+            TextFormatter("%(asctime)s %(levelname)s %(name)s [%(trace_id)s]: %(message)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -16,7 +16,17 @@ from ingest.parsing.media import DOCX, TEXT_TYPES
 from schemas import ReasonCode
 
 EXECUTABLE_MAGIC = (b"\x7fELF", b"MZ", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa")
-_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+#: XML parts may be UTF-8, UTF-16 or UTF-32 (either byte order): a DTD is looked for in each.
+_XML_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_DTD = re.compile(
+    b"|".join(
+        re.escape(f"<!{word}".encode(encoding))
+        for encoding in _XML_ENCODINGS
+        for word in ("DOCTYPE", "ENTITY")
+    ),
+    re.IGNORECASE,
+)
+_TAIL = 64  # bytes kept from one block to the next: the longest marker (UTF-32) spans 36
 _READ_SIZE = 1 << 16
 
 
@@ -81,5 +91,5 @@ def _inflate_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) 
                     f"{info.filename!r} declares a DTD or entities, which DOCX never needs",
                     ReasonCode.XML_ENTITIES,
                 )
-            tail = block[-16:]
+            tail = block[-_TAIL:]
     return produced

@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from catalog.answers import MAX_FEEDBACK
+from catalog.tables import jobs
 from core.errors import ConfigError
 from core.settings import Settings
 from schemas.admin import Role
@@ -480,6 +482,28 @@ def test_a_rebuild_job_swaps_the_collection_and_a_second_one_is_a_conflict(
     with indexer._rebuilding:  # as if a rebuild were running
         busy = served.client.post("/admin/reindex", json={"rebuild": True}, headers=admin)
     assert busy.status_code == 409
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["../../etc/passwd", "/nonexistent/model", "sentence-transformers/all-MiniLM-L6-v2#gpu"],
+)
+def test_a_rebuild_for_a_model_that_cannot_load_is_a_422_and_no_job(
+    served: Served, model: str
+) -> None:
+    admin = served.as_(Role.ADMIN)
+    jobs_before = job_count(served)
+    body = {"rebuild": True, "embedding_model": model}
+    refused = served.client.post("/admin/reindex", json=body, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == PROBLEM
+    assert "embedding" in refused.json()["detail"]
+    assert job_count(served) == jobs_before
+
+
+def job_count(served: Served) -> int:
+    with served.service.catalog.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(jobs)).scalar_one())
 
 
 def test_failures_escalations_and_audits_are_listed_for_admins(served: Served) -> None:

@@ -155,6 +155,9 @@ def test_files_refused_before_reading_are_recorded(
     (kb / "escape.md").symlink_to(write(tmp_path / "secret.md", "# S\n\nsecret"))
     os.link(write(tmp_path / "other.md", "# O\n\nother"), kb / "hard.md")
     write(kb / "bad\nname.md", "# B\n\nbody")
+    (kb / "loop-a.md").symlink_to("loop-b.md")
+    (kb / "loop-b.md").symlink_to("loop-a.md")
+    (kb / "self.md").symlink_to("self.md")
     expected = {
         "empty.md": ReasonCode.EMPTY,
         "image.png": ReasonCode.UNSUPPORTED_TYPE,
@@ -162,6 +165,9 @@ def test_files_refused_before_reading_are_recorded(
         "escape.md": ReasonCode.OUTSIDE_ROOT,
         "hard.md": ReasonCode.HARD_LINK,
         "bad\nname.md": ReasonCode.BAD_FILENAME,
+        "loop-a.md": ReasonCode.LINK_LOOP,
+        "loop-b.md": ReasonCode.LINK_LOOP,
+        "self.md": ReasonCode.LINK_LOOP,
     }
     for name in expected:
         assert ingest(ctx, name).failed == 1

@@ -139,6 +139,14 @@ def test_docx_with_xml_entities_is_refused(xml: bytes) -> None:
     assert info.value.reason == ReasonCode.XML_ENTITIES
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_docx_entities_in_utf16_or_utf32_parts_are_refused_too(encoding: str) -> None:
+    xml = BILLION_LAUGHS.decode().replace('"1.0"?>', f'"1.0" encoding="{encoding}"?>')
+    with pytest.raises(RejectedFile, match="DTD or entities") as info:
+        check_bytes(entity_docx(xml.encode(encoding)), DOCX, 10 * MB)
+    assert info.value.reason == ReasonCode.XML_ENTITIES
+
+
 def test_a_real_docx_passes() -> None:
     check_bytes(build_docx([("Title", ["Body"])]), DOCX, 10 * MB)
 

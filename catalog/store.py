@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from catalog.admin import ApiKeys, Jobs
 from catalog.answers import AnswerLog, Conversations
 from catalog.dead_letters import DeadLetters
+from catalog.errors import database_problem
 from catalog.failures import FailureLog
 from catalog.formats import ChunkFormats
 from catalog.index_state import EmbeddingCache, IndexGenerations
@@ -113,7 +114,9 @@ class Catalog:
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
         except OperationalError as exc:
-            raise CatalogError(f"cannot migrate the catalog at {self.safe_url}: {exc}") from exc
+            raise CatalogError(
+                f"cannot migrate the catalog at {self.safe_url}: {database_problem(exc)}"
+            ) from exc
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:

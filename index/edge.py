@@ -10,7 +10,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,39 +57,49 @@ class EdgeIndex:
                     f"index at {self.path} holds {stored}-d vectors, not {self.dimension}-d; "
                     "rebuild it for the new model"
                 )
-            return q.EdgeShard.load(str(self.path))
+            with engine_errors("load the shard"):
+                return q.EdgeShard.load(str(self.path))
         config = q.EdgeConfig(
             vectors={DENSE: q.EdgeVectorParams(size=self.dimension, distance=q.Distance.Cosine)},
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
         )
-        shard = q.EdgeShard.create(str(self.path), config)
-        for field in _KEYWORD_FIELDS:
-            shard.update(q.UpdateOperation.create_field_index(field, q.PayloadSchemaType.Keyword))
+        with engine_errors("create the shard"):
+            shard = q.EdgeShard.create(str(self.path), config)
+            for field in _KEYWORD_FIELDS:
+                shard.update(
+                    q.UpdateOperation.create_field_index(field, q.PayloadSchemaType.Keyword)
+                )
         marker.write_text(json.dumps({**self.metadata, "dimension": self.dimension}))
         return shard
 
     def upsert(self, points: Sequence[IndexPoint]) -> None:
         """Insert or replace points."""
         if points:
-            self._shard.update(q.UpdateOperation.upsert_points([_point(p) for p in points]))
+            with engine_errors("upsert points"):
+                self._shard.update(q.UpdateOperation.upsert_points([_point(p) for p in points]))
 
     def update_payloads(self, payloads: Sequence[ChunkPayload]) -> None:
         """Replace payloads of existing points."""
-        for payload in payloads:
-            self._shard.update(
-                q.UpdateOperation.overwrite_payload(
-                    [point_id(payload.chunk_id)], payload.model_dump()
+        with engine_errors("update payloads"):
+            for payload in payloads:
+                self._shard.update(
+                    q.UpdateOperation.overwrite_payload(
+                        [point_id(payload.chunk_id)], payload.model_dump()
+                    )
                 )
-            )
 
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
         """Remove points by chunk id."""
         if chunk_ids:
-            self._shard.update(q.UpdateOperation.delete_points([point_id(c) for c in chunk_ids]))
+            with engine_errors("delete points"):
+                self._shard.update(
+                    q.UpdateOperation.delete_points([point_id(c) for c in chunk_ids])
+                )
 
     def delete_document(self, doc_id: str) -> None:
         """Remove every point of a document."""
-        self._shard.update(q.UpdateOperation.delete_points_by_filter(_filter(doc_id=doc_id)))
+        with engine_errors("delete a document's points"):
+            self._shard.update(q.UpdateOperation.delete_points_by_filter(_filter(doc_id=doc_id)))
 
     def search(
         self,
@@ -129,28 +140,29 @@ class EdgeIndex:
             request = q.QueryRequest(
                 limit=limit, query=queries[effective], filter=where, with_payload=True
             )
-        return [
-            SearchHit(score=p.score, payload=ChunkPayload(**p.payload))
-            for p in self._shard.query(request)
-        ]
+        with engine_errors("search"):
+            found = self._shard.query(request)
+        return [SearchHit(score=p.score, payload=ChunkPayload(**p.payload)) for p in found]
 
     def count(self, doc_id: str | None = None) -> int:
         """Points of one document, or all."""
-        return int(self._shard.count(q.CountRequest(filter=_filter(doc_id=doc_id), exact=True)))
+        with engine_errors("count points"):
+            return int(self._shard.count(q.CountRequest(filter=_filter(doc_id=doc_id), exact=True)))
 
     def chunk_versions(self, doc_id: str) -> dict[str, int]:
         """chunk id → the version its payload names, for each point of a document."""
         ids: dict[str, int] = {}
         offset = None
         while True:
-            records, offset = self._shard.scroll(
-                q.ScrollRequest(
-                    limit=256,
-                    offset=offset,
-                    filter=_filter(doc_id=doc_id),
-                    with_payload=["chunk_id", "version"],
+            with engine_errors("scroll points"):
+                records, offset = self._shard.scroll(
+                    q.ScrollRequest(
+                        limit=256,
+                        offset=offset,
+                        filter=_filter(doc_id=doc_id),
+                        with_payload=["chunk_id", "version"],
+                    )
                 )
-            )
             ids.update((r.payload["chunk_id"], int(r.payload["version"])) for r in records)
             if offset is None:
                 return ids
@@ -160,17 +172,31 @@ class EdgeIndex:
 
         Searches work before and during it (on plain segments); run it off the query path.
         """
-        return bool(self._shard.optimize())
+        with engine_errors("optimize"):
+            return bool(self._shard.optimize())
 
     def close(self) -> None:
         """Flush to disk, close the shard, release the directory."""
         if self._shard is not None:
-            self._shard.flush()
-            self._shard.close()
+            with engine_errors("flush and close"):
+                self._shard.flush()
+                self._shard.close()
             self._shard = None
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+
+
+@contextmanager
+def engine_errors(action: str) -> Iterator[None]:
+    """Qdrant Edge raises a bare `Exception` for everything (a missing or damaged shard, a bad
+    request): mapped here to `VectorIndexError`, which the API answers with a 503."""
+    try:
+        yield
+    except VectorIndexError:
+        raise
+    except Exception as exc:  # the engine's only exception type
+        raise VectorIndexError(f"Qdrant Edge could not {action}: {exc}") from exc
 
 
 def _fusion(fusion: Fusion) -> Any:  # the stubs type the nested classes apart from Fusion

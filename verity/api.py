@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from answer.service import AnswerService
+from catalog import DATABASE_UNAVAILABLE, database_problem
 from core.errors import (
     CatalogError,
     Conflict,
@@ -203,6 +204,17 @@ def _add_problem_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return problem(exc.status_code, _reason(exc.status_code), str(exc.detail))
 
+    async def database_down(request: Request, exc: Exception) -> JSONResponse:
+        trace = trace_id_of(request)
+        log.error("catalog database unavailable (trace %s): %s", trace, database_problem(exc))
+        detail = "the catalog database is unavailable; retry shortly"
+        return problem(
+            503, "Service unavailable", detail, headers={"Retry-After": "5"}, trace_id=trace
+        )
+
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, database_down)
+
     @app.exception_handler(VerityError)
     async def verity_error(request: Request, exc: VerityError) -> JSONResponse:
         trace = trace_id_of(request)
@@ -217,9 +229,10 @@ def _add_problem_handlers(app: FastAPI) -> None:
             return problem(status, title, str(exc), trace_id=trace, reason=exc.reason.value)
         unavailable = isinstance(exc, CatalogError | VectorIndexError | GeneratorUnavailable)
         log.error("request failed (trace %s): %s", trace, exc)
-        status = 503 if unavailable else 500
-        title = "Service unavailable" if unavailable else "Internal error"
-        return problem(status, title, str(exc), trace_id=trace)
+        if unavailable:
+            retry = {"Retry-After": "5"}
+            return problem(503, "Service unavailable", str(exc), headers=retry, trace_id=trace)
+        return problem(500, "Internal error", str(exc), trace_id=trace)
 
 
 def _reason(status: int) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from catalog import DATABASE_UNAVAILABLE, database_problem
 from core.errors import VerityError
 from core.settings import Settings
 from schemas.admin import Role
@@ -47,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VerityError as exc:
         print(f"verity: {exc}", file=sys.stderr)
         return 2
+    except DATABASE_UNAVAILABLE as exc:
+        print(
+            f"verity: the catalog database is unavailable: {database_problem(exc)}", file=sys.stderr
+        )
+        return 1
     finally:
         if close_telemetry is not None:
             close_telemetry()

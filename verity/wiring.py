@@ -16,7 +16,7 @@ from answer.llm import LlmGenerator
 from answer.perimeter import Perimeter
 from answer.prompts import PROMPTS_DIR, Prompt, load_required, lock_problems
 from answer.service import AnswerPolicy, AnswerService
-from catalog import Catalog
+from catalog import Catalog, database_problem
 from core.errors import CatalogError, ConfigError
 from core.model_ids import split_backend
 from core.ports import CollectionStore, Embedder, Fusion, TaskRunner
@@ -225,7 +225,7 @@ def readiness(indexer: Indexer) -> dict[str, object]:
     try:
         generation = indexer.catalog.generations.current()
     except SQLAlchemyError as exc:
-        raise CatalogError(f"the catalog does not answer: {exc}") from exc
+        raise CatalogError(f"the catalog does not answer: {database_problem(exc)}") from exc
     with indexer.active.use() as collection:
         points = collection.index.count()
         spec = collection.spec

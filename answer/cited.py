@@ -37,4 +37,5 @@ def cited_version(catalog: Catalog, doc_id: str, version: int) -> VersionText:
             )
             for chunk in chunks
         ],
+        warnings=found.warnings,
     )

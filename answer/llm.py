@@ -6,6 +6,7 @@ number of times, and falls back by its posture. A timeout or HTTP error is `Gene
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Collection
@@ -18,6 +19,9 @@ from core.errors import GeneratorUnavailable
 from core.ports import Embedder
 from schemas.answer import ConversationTurn, Draft
 from schemas.index import SearchHit
+
+#: A passage tag inside a passage's own text (neutralised: passages stay data).
+_PASSAGE_TAG = re.compile(r"</?passage\b", re.IGNORECASE)
 
 
 @dataclass
@@ -78,7 +82,8 @@ class LlmGenerator:
 
     def _messages(self, query: str, hits: list[SearchHit]) -> list[dict[str, str]]:
         passages = "\n\n".join(
-            f"[{n}] ({' > '.join(h.payload.heading_path) or h.payload.path})\n{h.payload.text}"
+            f'<passage n="{n}" title="{_attribute(_title(h))}">\n'
+            f"{_body(h.payload.text)}\n</passage>"
             for n, h in enumerate(hits, start=1)
         )
         content = self.answer_prompt.render(question=query, passages=passages)
@@ -130,3 +135,16 @@ def parse_reply(raw: str) -> Draft:
     if not isinstance(answer, str):
         return Draft(status="answered", raw=raw, error='"text" must be a string')
     return Draft(status=data["status"], text=answer, raw=raw)
+
+
+def _title(hit: SearchHit) -> str:
+    return " > ".join(hit.payload.heading_path) or hit.payload.path
+
+
+def _attribute(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def _body(text: str) -> str:
+    """Passage text as data: it cannot close its own tag or open another."""
+    return _PASSAGE_TAG.sub(lambda m: "&lt;" + m.group(0)[1:], text)

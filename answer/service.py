@@ -18,6 +18,7 @@ from typing import Literal
 from answer.citations import Cited, cite
 from answer.condense import Condensed, TurnKind, condense
 from answer.evidence import EvidenceFinder
+from answer.guard import instruction_warnings
 from answer.perimeter import Perimeter
 from answer.prompts import Prompt
 from answer.validation import check_draft
@@ -208,7 +209,11 @@ class AnswerService:
         cited = cite(draft.text, work.retrieval.hits)
         if not self._snapshot_holds(work, cited):
             return None
-        return self._answer_of(work, status, cited.text, confidence, citations=cited.citations)
+        warnings = instruction_warnings(cited.citations)
+        if warnings:  # a planted passage: a person reads it before a customer does
+            status = AnswerStatus.ESCALATED
+        answer = self._answer_of(work, status, cited.text, confidence, citations=cited.citations)
+        return answer.model_copy(update={"warnings": warnings}) if warnings else answer
 
     def _evidence(self, work: _Work) -> Draft | None:
         """Search and weigh (`EvidenceFinder`): the extractive draft is also the default answer

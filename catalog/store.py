@@ -28,7 +28,15 @@ from catalog.formats import ChunkFormats
 from catalog.index_state import EmbeddingCache, IndexGenerations
 from catalog.tables import chunks, document_versions, documents, sources, tombstones
 from core.errors import CatalogError, ConcurrentUpdate, NotFound, SourceConflict
-from schemas import Chunk, ChunkDiff, DocumentStatus, DocumentVersion, SourceDocument, Tombstone
+from schemas import (
+    Chunk,
+    ChunkDiff,
+    ContentWarning,
+    DocumentStatus,
+    DocumentVersion,
+    SourceDocument,
+    Tombstone,
+)
 from schemas.migrations import CURRENT_VERSIONS, load_record
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -325,6 +333,7 @@ class Catalog:
         media_type: str,
         new_chunks: Sequence[NewChunk],
         stat: tuple[int, int] | None = None,
+        warnings: Sequence[ContentWarning] = (),
     ) -> DocumentVersion:
         """Store a new version with its chunks and mark it current, in one transaction.
 
@@ -354,6 +363,7 @@ class Catalog:
                     created_at=now,
                     chunk_count=len(new_chunks),
                     diff=diff,
+                    warnings=list(warnings),
                 )
                 conn.execute(document_versions.insert().values(**version.model_dump()))
                 if new_chunks:
@@ -500,4 +510,5 @@ def _document(row: Any) -> SourceDocument:
 def _version(row: Any) -> DocumentVersion:
     raw = dict(row)
     raw["created_at"] = as_utc(raw["created_at"])
+    raw["warnings"] = raw.get("warnings") or []
     return load_record("document_version", raw)  # type: ignore[no-any-return]

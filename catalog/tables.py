@@ -57,6 +57,7 @@ document_versions = Table(
     Column("chunk_count", Integer, nullable=False),
     Column("diff", JSON, nullable=False),
     Column("schema_version", Integer, nullable=False),
+    Column("warnings", JSON, nullable=True),  # ContentWarning list; NULL: none (older rows)
     ForeignKeyConstraint(["doc_id"], ["documents.doc_id"]),
 )
 

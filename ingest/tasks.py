@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog import Catalog
+from catalog import Catalog, NewChunk
 from core.alerts import raise_alert
 from core.errors import FileUnstable, IngestError
 from core.ids import document_id, sha256_hex
+from core.instructions import find_instructions
 from core.telemetry import INDEX_LAG, INGEST_EVENTS, INGEST_FAILURES, stage
 from index.indexer import Indexer
 from ingest.chunking import ChunkPolicy, chunk_blocks
@@ -28,7 +30,7 @@ from ingest.files import (
     read_stable,
 )
 from ingest.parsing import ParserPool
-from schemas import ReasonCode
+from schemas import ContentWarning, ReasonCode
 from schemas.tasks import DeleteFile, IngestFile, Reindex, SyncIndex, Task, TaskResult
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,27 @@ def ingest_file(ctx: IngestContext, task: IngestFile, force: bool = False) -> Ta
         return result
 
 
+def content_warnings(new_chunks: Sequence[NewChunk]) -> list[ContentWarning]:
+    """A warning for each instruction-like phrase in the chunks (`core.instructions`)."""
+    return [
+        ContentWarning(chunk_id=chunk.chunk_id, kind=found.kind, phrase=found.phrase[:300])
+        for chunk in new_chunks
+        for found in find_instructions(chunk.text)
+    ]
+
+
+def _warn_owners(doc_id: str, version: int, warnings: list[ContentWarning]) -> None:
+    phrases = "; ".join(f"{w.kind}: {w.phrase!r}" for w in warnings[:3])
+    raise_alert(
+        "content_warning",
+        f"{doc_id} v{version} holds instruction-like text ({phrases}); answers quoting it are "
+        "held for review until the passage is fixed",
+        doc_id=doc_id,
+        version=version,
+        warnings=[w.model_dump() for w in warnings],
+    )
+
+
 def _ingest_bytes(
     ctx: IngestContext, task: IngestFile, read: FileRead, result: TaskResult, *, force: bool
 ) -> TaskResult:
@@ -165,6 +188,7 @@ def _ingest_bytes(
                 ctx.catalog.formats.mark_current(doc_id, current.version)
             result.unchanged = 1
             return result
+    warnings = content_warnings(new_chunks)
     version = ctx.catalog.commit_version(
         doc_id,
         task.source,
@@ -175,8 +199,11 @@ def _ingest_bytes(
         media_type=facts.media_type,
         new_chunks=new_chunks,
         stat=(facts.size, facts.mtime_ns),
+        warnings=warnings,
     )
     ctx.catalog.failures.resolve(doc_id)
+    if warnings:
+        _warn_owners(doc_id, version.version, warnings)
     _sync_index(ctx, doc_id, result)
     if ctx.indexer is not None:  # searchable now: how long since the file changed
         INDEX_LAG.observe(max(0.0, time.time() - facts.mtime_ns / 1e9))

@@ -4,6 +4,7 @@ from schemas.migrations import CURRENT_VERSIONS, load_record
 from schemas.records import (
     Chunk,
     ChunkDiff,
+    ContentWarning,
     DocumentStatus,
     DocumentVersion,
     IngestFailure,
@@ -16,6 +17,7 @@ __all__ = [
     "CURRENT_VERSIONS",
     "Chunk",
     "ChunkDiff",
+    "ContentWarning",
     "DocumentStatus",
     "DocumentVersion",
     "IngestFailure",

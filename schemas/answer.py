@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.records import ContentWarning
+
 ANSWER_SCHEMA_VERSION: Literal[1] = 1
 
 
@@ -130,6 +132,9 @@ class VersionText(BaseModel):
     current_version: int | None
     text: str = Field(description="the version's chunks joined, display Markdown")
     chunks: list[VersionChunk]
+    warnings: list[ContentWarning] = Field(
+        default_factory=list, description="instruction-like passages ingest found in it"
+    )
 
 
 class Answer(BaseModel):
@@ -154,6 +159,11 @@ class Answer(BaseModel):
     trace_id: str
     latency_ms: float
     retrievals: int = Field(default=1, description="more than 1: the snapshot moved, retried")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what an agent must check before sending (a quoted passage that reads "
+        "like instructions: the answer is then escalated)",
+    )
 
 
 class Draft(BaseModel):

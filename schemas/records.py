@@ -68,8 +68,18 @@ class ChunkDiff(Record):
     unchanged: list[str] = Field(default_factory=list)
 
 
+class ContentWarning(Record):
+    """Instruction-like text found in one chunk at ingest (`core.instructions`): `kind` is
+    `instructions` (speaks to an assistant) or `asks_for_secrets`."""
+
+    chunk_id: str
+    kind: str
+    phrase: str = Field(max_length=300)
+
+
 class DocumentVersion(Record):
-    """One version of a document: the bytes it had (by sha256) and what changed."""
+    """One version of a document: the bytes it had (by sha256), what changed, and the
+    warnings ingest raised on its text (owners check those passages)."""
 
     schema_version: Literal[1] = 1
     doc_id: str
@@ -80,6 +90,7 @@ class DocumentVersion(Record):
     created_at: datetime
     chunk_count: int = Field(ge=0)
     diff: ChunkDiff
+    warnings: list[ContentWarning] = Field(default_factory=list)
 
 
 class Chunk(Record):

@@ -34,7 +34,7 @@ class ChatDouble:
 def marker_of(messages: list[dict[str, str]], phrase: str) -> int:
     """The `[n]` of the passage holding `phrase` in the prompt."""
     prompt = messages[0]["content"]
-    for found in re.finditer(r"^\[(\d+)\] \([^)]*\)\n(.*)$", prompt, re.MULTILINE):
+    for found in re.finditer(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', prompt, re.DOTALL):
         if phrase in found[2]:
             return int(found[1])
     raise AssertionError(f"no passage holds {phrase!r}")
@@ -44,7 +44,9 @@ def answer(text: str, status: str = "answered") -> Callable[[list[dict[str, str]
     """A well-formed JSON reply; `{billing}` in `text` becomes the billing passage's marker."""
 
     def reply(messages: list[dict[str, str]]) -> str:
-        filled = text.replace("{billing}", str(marker_of(messages, "Refunds reach")))
+        filled = text
+        if "{billing}" in text:
+            filled = text.replace("{billing}", str(marker_of(messages, "Refunds reach")))
         return json.dumps({"status": status, "text": filled, "citations": []})
 
     return reply

@@ -89,6 +89,9 @@
     const byMarker = new Map(answer.citations.map((c) => [c.marker, c]));
     node.append(el("div", { class: "status" }, status(answer),
       el("span", { class: "confidence" }, `confidence ${answer.confidence.toFixed(2)}`)));
+    for (const warning of answer.warnings || []) {
+      node.append(el("p", { class: "warning", role: "alert" }, warning));
+    }
     node.append(render(answer.text, (n) => byMarker.has(n) && openCitation(byMarker.get(n))));
     if (answer.citations.length) {
       node.append(el("ol", { class: "sources" }, ...answer.citations.map((c) => el("li", {},

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -16,16 +19,31 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
 
 metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC out: SQLite keeps no zone, so what it hands back (always written as
+    UTC) gets its zone again; PostgreSQL's already has one."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value  # type: ignore[no-any-return]
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
 
 sources = Table(
     "sources",
     metadata,
     Column("name", String(200), primary_key=True),
     Column("root", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 documents = Table(
@@ -36,8 +54,8 @@ documents = Table(
     Column("rel_path", Text, nullable=False),
     Column("current_version", Integer, nullable=True),
     Column("status", String(20), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     # the file as last seen, so a reconcile can skip hashing what did not change
     Column("seen_size", BigInteger, nullable=True),
     Column("seen_mtime_ns", BigInteger, nullable=True),
@@ -53,7 +71,7 @@ document_versions = Table(
     Column("sha256", String(64), nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("media_type", String(100), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Column("chunk_count", Integer, nullable=False),
     Column("diff", JSON, nullable=False),
     Column("schema_version", Integer, nullable=False),
@@ -84,7 +102,7 @@ tombstones = Table(
     Column("doc_id", String(1200), nullable=False, index=True),
     Column("last_version", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),
-    Column("deleted_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", UtcDateTime, nullable=False),
     Column("schema_version", Integer, nullable=False),
 )
 
@@ -99,10 +117,10 @@ ingest_failures = Table(
     Column("reason", String(40), nullable=False),
     Column("message", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
     Column("quarantined", Boolean, nullable=False),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
     Column("schema_version", Integer, nullable=False),
     Index("ix_failures_doc_open", "doc_id", "resolved_at"),
 )
@@ -122,15 +140,15 @@ index_state = Table(
     Column("name", String(100), primary_key=True),
     Column("generation", BigInteger, nullable=False),
     Column("embedding_model", String(300), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 conversations = Table(
     "conversations",
     metadata,
     Column("conversation_id", String(100), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     Column("owner", String(100), nullable=True),  # the API key that started it
     Column("title", String(200), nullable=True),  # its first question, cut
     Index("ix_conversations_owner_updated", "owner", "updated_at"),
@@ -144,7 +162,7 @@ conversation_turns = Table(
     Column("role", String(10), nullable=False),
     Column("text", Text, nullable=False),
     Column("answer_id", String(100), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 answer_audit = Table(
@@ -153,7 +171,7 @@ answer_audit = Table(
     Column("answer_id", String(100), primary_key=True),
     Column("conversation_id", String(100), nullable=False),
     Column("status", String(20), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Column("trace_id", String(64), nullable=False),
     Column("record", JSON, nullable=False),
     Column("schema_version", Integer, nullable=False),
@@ -167,7 +185,7 @@ answer_failures = Table(
     Column("failure_id", Integer, primary_key=True, autoincrement=True),
     Column("answer_id", String(100), nullable=False),
     Column("reason", String(50), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Column("trace_id", String(64), nullable=False),
     Column("record", JSON, nullable=False),
     Index("ix_answer_failures_created", "created_at"),
@@ -180,7 +198,7 @@ answer_feedback = Table(
     Column("answer_id", String(100), nullable=False),
     Column("helpful", Boolean, nullable=False),
     Column("comment", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Index("ix_answer_feedback_answer", "answer_id"),
 )
 
@@ -193,8 +211,8 @@ dead_letters = Table(
     Column("reason", String(40), nullable=False),
     Column("message", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
     Index("ix_dead_letters_created", "created_at"),
 )
 
@@ -205,8 +223,8 @@ api_keys = Table(
     Column("name", String(200), nullable=False),
     Column("role", String(20), nullable=False),
     Column("secret_sha256", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
     Column("sources", Text, nullable=True),  # comma-separated; NULL: every source
 )
 
@@ -220,8 +238,8 @@ jobs = Table(
     Column("stage", String(200), nullable=False),
     Column("done", Integer, nullable=False),
     Column("total", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 job_items = Table(
@@ -230,5 +248,5 @@ job_items = Table(
     Column("job_id", String(64), primary_key=True),
     Column("item", String(1200), primary_key=True),
     Column("error", Text, nullable=True),
-    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
 )

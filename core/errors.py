@@ -72,10 +72,6 @@ class Forbidden(VerityError):
     """The key's role may not do this."""
 
 
-class InvalidRequest(VerityError):
-    """A request that fits its schema but names something that cannot be used (a model id)."""
-
-
 class Conflict(VerityError):
     """The operation clashes with one in progress."""
 

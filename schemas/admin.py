@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 
 class Role(StrEnum):
@@ -48,10 +49,31 @@ class NewApiKey(ApiKey):
     key: str
 
 
+#: "Exactly one scope" as JSON Schema, so the published contract says what the validator does.
+def _given(field: str, schema: JsonDict) -> JsonDict:
+    return {"required": [field], "properties": {field: schema}}
+
+
+_REBUILD = _given("rebuild", {"const": True})
+_ONE_SCOPE: JsonDict = {
+    "allOf": [
+        {
+            "oneOf": [
+                _given("doc_id", {"type": "string"}),
+                _given("source", {"type": "string"}),
+                _given("all", {"const": True}),
+                _REBUILD,
+            ]
+        },
+        {"anyOf": [{"not": _given("embedding_model", {"type": "string"})}, _REBUILD]},
+    ]
+}
+
+
 class ReindexRequest(BaseModel):
     """`POST /admin/reindex`: exactly one of a document, a source, everything, or a rebuild."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_SCOPE)
 
     doc_id: str | None = Field(default=None, min_length=1, max_length=1200)
     source: str | None = Field(default=None, min_length=1, max_length=200)
@@ -99,14 +121,31 @@ class Job(BaseModel):
     updated_at: datetime
 
 
+#: Padded standard base64.
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
+#: A relative path of names that are neither hidden, temporary nor `..`, without control
+#: characters or backslashes, ending in a type Verity reads.
+UPLOAD_PATH = (
+    r"^(?!/)(?!.*(?:^|/)(?:\.|~\$|#))(?!.*(?:~|\.tmp|\.temp|\.swp|\.part|\.lock)(?:/|$))"
+    r"[^\x00-\x1f\x7f\\]*\.(?:[mM][dD]|[mM][aA][rR][kK][dD][oO][wW][nN]|[hH][tT][mM][lL]?"
+    r"|[tT][xX][tT]|[tT][eE][xX][tT]|[rR][sS][tT]|[pP][dD][fF]|[dD][oO][cC][xX])$"
+)
+
+
 class DocumentUpload(BaseModel):
     """`POST /v1/documents`: a file's bytes (base64) for a path inside a source folder."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
     source: str = Field(min_length=1, max_length=200)
-    path: str = Field(min_length=1, max_length=1000, description="relative to the source folder")
-    content_base64: str = Field(min_length=1)
+    path: str = Field(
+        min_length=1,
+        max_length=1000,
+        pattern=UPLOAD_PATH,
+        description="relative to the source folder: no '..', no hidden names, a type Verity "
+        "reads; a name over 200 bytes in UTF-8 is refused (422)",
+    )
+    content_base64: str = Field(min_length=4, pattern=BASE64)
 
 
 class DocumentAccepted(BaseModel):

@@ -16,7 +16,6 @@ from core.errors import (
     ConfigError,
     Conflict,
     Forbidden,
-    InvalidRequest,
     NotFound,
     RejectedFile,
 )
@@ -71,8 +70,8 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
         model = body.embedding_model or side.default_model
         try:
             check_loadable(model)
-        except ConfigError as exc:
-            raise InvalidRequest(str(exc)) from None
+        except ConfigError as exc:  # names nothing this machine can load
+            raise NotFound(str(exc)) from None
         if side.indexer.rebuilding:
             raise Conflict("a rebuild is already running; follow its job")
         total = len([d for d in catalog.documents() if d.current_version is not None])

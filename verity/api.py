@@ -30,7 +30,6 @@ from core.errors import (
     Forbidden,
     GeneratorUnavailable,
     IngestError,
-    InvalidRequest,
     NotFound,
     Unauthorized,
     VectorIndexError,
@@ -42,6 +41,7 @@ from verity.admin import AdminSide, admin_router
 from verity.auth import Auth
 from verity.chat_api import chat_router
 from verity.limits import BodyLimit
+from verity.openapi import openapi_of
 from verity.origins import OriginGuard, Origins
 from verity.rates import RateLimit, Rates
 
@@ -83,6 +83,7 @@ def create_app(
         redoc_url=None,
     )
     _add_problem_handlers(app)
+    app.openapi = openapi_of(app, keyed=auth is not None)  # type: ignore[method-assign]
     app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.mount("/static/chat", StaticFiles(directory=PAGE_ASSETS), name="page-assets")
 
@@ -185,7 +186,6 @@ _CLIENT_ERRORS: dict[type[VerityError], tuple[int, str]] = {
     Unauthorized: (401, "Unauthorized"),
     Forbidden: (403, "Forbidden"),
     Conflict: (409, "Conflict"),
-    InvalidRequest: (422, "Invalid request"),
 }
 
 
@@ -202,7 +202,12 @@ def _add_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, _reason(exc.status_code), str(exc.detail))
+        return problem(
+            exc.status_code,
+            _reason(exc.status_code),
+            str(exc.detail),
+            headers=dict(exc.headers) if exc.headers else None,
+        )
 
     async def database_down(request: Request, exc: Exception) -> JSONResponse:
         trace = trace_id_of(request)

@@ -430,14 +430,14 @@ def test_prompts_lists_versions_and_locks_a_teams_folder(
     monkeypatch.setenv("VERITY_PROMPTS_DIR", str(team))
     edited = verity(tmp_path, "prompts", check=False)
     assert edited.returncode == 1
-    assert "answer: the text changed but the version is still 1.0.0" in edited.stdout
+    assert "answer: the text changed but the version is still 1.1.0" in edited.stdout
     refused = verity(tmp_path, "prompts", "--lock", check=False)
     assert refused.returncode == 2 and "raise the version" in refused.stderr
-    answer.write_text(answer.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+    answer.write_text(answer.read_text().replace("version: 1.1.0", "version: 1.2.0"))
     locked = json.loads(verity(tmp_path, "prompts", "--lock", "--json").stdout)
-    assert {p["id"]: p["version"] for p in locked["prompts"]}["answer"] == "1.1.0"
+    assert {p["id"]: p["version"] for p in locked["prompts"]}["answer"] == "1.2.0"
     assert locked["problems"] == []
-    assert json.loads((team / "prompts.lock.json").read_text())["answer"]["version"] == "1.1.0"
+    assert json.loads((team / "prompts.lock.json").read_text())["answer"]["version"] == "1.2.0"
 
 
 def test_an_unreachable_qdrant_server_is_one_clear_line_not_a_traceback(

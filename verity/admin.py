@@ -37,7 +37,7 @@ from schemas.answer import AuditRecord
 from schemas.conversations import FeedbackEntry
 from schemas.tasks import DeadLetter
 from verity.auth import Auth
-from verity.params import RowNumber
+from verity.params import OptionalName, RowNumber
 
 #: Starts a rebuild for (model id, job id) off the request thread.
 StartRebuild = Callable[[str, str], object]
@@ -85,7 +85,7 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
         return catalog.jobs.get(job_id)
 
     @router.get("/admin/documents", dependencies=admin, tags=["admin"])
-    def documents(source: str | None = None) -> list[dict[str, Any]]:
+    def documents(source: OptionalName = None) -> list[dict[str, Any]]:
         """Every document: status, current version, its sha and chunk count."""
         return [
             {
@@ -154,7 +154,7 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
     @router.get("/admin/answers", dependencies=admin, tags=["admin"])
     def answers(
         status: Literal["answered", "declined", "escalated"] | None = None,
-        conversation_id: str | None = None,
+        conversation_id: OptionalName = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[AuditRecord]:
         """Audit records, newest first, filtered by status or conversation."""

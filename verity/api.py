@@ -12,7 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -43,6 +43,7 @@ from verity.chat_api import chat_router
 from verity.limits import BodyLimit
 from verity.openapi import openapi_of
 from verity.origins import OriginGuard, Origins
+from verity.params import single_query_values
 from verity.rates import RateLimit, Rates
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def create_app(
         description="Cited answers from your team's own documents, or an honest decline.",
         docs_url=None,  # served below from an installed package: no CDN, works offline
         redoc_url=None,
+        dependencies=[Depends(single_query_values)],
     )
     _add_problem_handlers(app)
     app.openapi = openapi_of(app, keyed=auth is not None)  # type: ignore[method-assign]

@@ -20,6 +20,10 @@ from core.errors import ConfigError
 from core.settings import Settings
 from verity.wiring import load_prompts_checked
 
+#: The shipped answer prompt's version, and the one a team raises it to in these tests.
+SHIPPED = load_prompts()["answer"].version
+RAISED = "9.0.0"
+
 
 def test_the_shipped_prompts_are_all_locked_at_their_versions() -> None:
     prompts = load_prompts()
@@ -39,19 +43,19 @@ def test_changing_a_prompt_without_raising_its_version_fails(folder: Path) -> No
     path.write_text(path.read_text() + "Be brief.\n")
     prompts = load_prompts(folder)
     assert lock_problems(prompts, folder) == [
-        "answer: the text changed but the version is still 1.0.0; raise the version, "
+        f"answer: the text changed but the version is still {SHIPPED}; raise the version, "
         "then run `verity prompts --lock`"
     ]
-    with pytest.raises(ConfigError, match=r"still 1\.0\.0"):
+    with pytest.raises(ConfigError, match=f"still {SHIPPED}"):
         write_lock(prompts, folder)
 
 
 def test_a_raised_version_is_locked_with_its_new_sha(folder: Path) -> None:
     path = folder / "answer.md"
-    path.write_text(path.read_text().replace("1.0.0", "1.1.0") + "Be brief.\n")
+    path.write_text(path.read_text().replace(SHIPPED, RAISED) + "Be brief.\n")
     prompts = load_prompts(folder)
     assert lock_problems(prompts, folder) == [
-        "answer: version 1.1.0 is not in prompts.lock.json; run `verity prompts --lock`"
+        f"answer: version {RAISED} is not in prompts.lock.json; run `verity prompts --lock`"
     ]
     write_lock(prompts, folder)
     assert lock_problems(load_prompts(folder), folder) == []
@@ -86,12 +90,12 @@ def test_the_service_reads_the_teams_prompts_folder_and_logs_an_unlocked_one(
     folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = folder / "answer.md"
-    path.write_text(path.read_text().replace("1.0.0", "1.1.0") + "Answer in French.\n")
+    path.write_text(path.read_text().replace(SHIPPED, RAISED) + "Answer in French.\n")
     settings = Settings(prompts_dir=folder)
     with caplog.at_level(logging.WARNING):
         prompts = load_prompts_checked(settings)
-    assert prompts["answer"].version == "1.1.0" and "French" in prompts["answer"].body
-    assert "answer: version 1.1.0 is not in prompts.lock.json" in caplog.text
+    assert prompts["answer"].version == RAISED and "French" in prompts["answer"].body
+    assert f"answer: version {RAISED} is not in prompts.lock.json" in caplog.text
     caplog.clear()
     write_lock(prompts, folder)
     with caplog.at_level(logging.WARNING):

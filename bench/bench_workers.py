@@ -1,7 +1,13 @@
 """Celery workers on Redis: throughput, and crash trials (SIGKILL mid-ingest) at scale.
 
     PYTHONPATH=. python bench/bench_workers.py crash --trials 10 --docs 100
+    PYTHONPATH=. python bench/bench_workers.py soak --kills 100 --docs 100
     PYTHONPATH=. python bench/bench_workers.py throughput --docs 300
+
+`soak` runs its own redis-server (append-only file, fsync every second, as docker-compose
+does) and, in rounds of `--docs` documents, SIGKILLs the worker (and its parser process) or
+Redis five times per round at random points of progress, restarting each; then every task must
+finish with each document committed exactly once.
 
 Needs Redis (VERITY_BENCH_REDIS_URL, default redis://127.0.0.1:6379/10) and PostgreSQL
 (VERITY_TEST_PG_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test): each run
@@ -15,9 +21,11 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +38,7 @@ from core.settings import Settings
 from ingest.celery_app import create_app
 from ingest.celery_runner import CeleryRunner
 from schemas.tasks import IngestFile
-from tests.helpers.workers import start_worker, stop_worker
+from tests.helpers.workers import free_port, start_worker, stop_worker
 from verity.wiring import open_catalog
 
 PG = os.environ.get("VERITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -39,8 +47,9 @@ REDIS = os.environ.get("VERITY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["crash", "throughput"])
+    parser.add_argument("mode", choices=["crash", "soak", "throughput"])
     parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--docs", type=int, default=100)
     args = parser.parse_args()
     database = f"verity_bench_{uuid.uuid4().hex[:8]}"
@@ -50,7 +59,7 @@ def main() -> None:
     redis.Redis.from_url(REDIS).flushdb()
     try:
         with tempfile.TemporaryDirectory() as folder:
-            run = crash if args.mode == "crash" else throughput
+            run = {"crash": crash, "soak": soak, "throughput": throughput}[args.mode]
             print(json.dumps(run(Path(folder), PG.rsplit("/", 1)[0] + f"/{database}", args)))
     finally:
         with admin.connect() as conn:
@@ -115,13 +124,7 @@ def crash(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str
         assert runner.join(timeout=600), "tasks did not finish"
         recovery.append(time.monotonic() - killed)
         stop_worker(worker)
-        query = (
-            select(document_versions.c.doc_id, func.count())
-            .where(document_versions.c.doc_id.in_(doc_ids))
-            .group_by(document_versions.c.doc_id)
-        )
-        with catalog.engine.connect() as conn:
-            counts = dict(conn.execute(query).all())
+        counts = _version_counts(catalog, doc_ids)
         lost += sum(1 for d in doc_ids if d not in counts)
         duplicated += sum(1 for n in counts.values() if n > 1)
     runner.close()
@@ -137,6 +140,120 @@ def crash(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str
         "recovery_s_median": round(statistics.median(recovery), 1),
         "recovery_s_max": round(max(recovery), 1),
     }
+
+
+class CrashableRedis:
+    """A redis-server of the soak's own, persisted like docker-compose's (AOF, fsync every
+    second), that can be SIGKILLed and started again on the same port and folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(exist_ok=True)
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "yes", "--appendfsync", "everysec"),
+                *("--dir", str(self.folder)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                return
+            except (redis.ConnectionError, redis.exceptions.BusyLoadingError):
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=20)
+
+
+def soak(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    server = CrashableRedis(folder / "redis")
+    server.start()
+    os.environ["VERITY_BROKER_URL"] = server.url
+    global REDIS  # noqa: PLW0603 (the environment() of this run names the soak's server)
+    REDIS = server.url
+    env, catalog, root, runner = setup(folder, database_url)
+    log = folder / "worker.log"
+    rng = random.Random(5)
+    kills: Counter[str] = Counter()
+    lost = duplicated = stalls = 0
+    rounds = 0
+    try:
+        while sum(kills.values()) < args.kills:
+            rounds += 1
+            paths = write_docs(root, f"s{rounds}", args.docs)
+            doc_ids = sorted(f"kb/{p}" for p in paths)
+            worker = start_worker(env, log)
+            for rel in paths:
+                runner.submit(IngestFile(source="kb", rel_path=rel))
+            targets = sorted(rng.sample(range(1, args.docs), 5))
+            for target in targets:
+                if not _wait_committed(catalog, doc_ids, target, timeout=90):
+                    stalls += 1
+                victim = rng.choice(["worker", "redis"])
+                kills[victim] += 1
+                if victim == "worker":
+                    stop_worker(worker, hard=True)
+                    worker = start_worker(env, log)
+                else:
+                    server.kill()
+                    time.sleep(rng.uniform(0.2, 2.0))
+                    server.start()
+            assert runner.join(timeout=1200), "tasks did not finish"
+            stop_worker(worker)
+            counts = _version_counts(catalog, doc_ids)
+            lost += sum(1 for d in doc_ids if d not in counts)
+            duplicated += sum(1 for n in counts.values() if n > 1)
+    finally:
+        runner.close()
+        server.kill()
+    dead = len(catalog.dead_letters.list())
+    catalog.close()
+    return {
+        "rounds": rounds,
+        "docs_per_round": args.docs,
+        "kills": dict(kills),
+        "kills_total": sum(kills.values()),
+        "waits_without_progress": stalls,
+        "lost": lost,
+        "duplicated": duplicated,
+        "dead_letters": dead,
+    }
+
+
+def _wait_committed(catalog: Catalog, doc_ids: list[str], target: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while len(catalog.current_versions(doc_ids)) < target:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _version_counts(catalog: Catalog, doc_ids: list[str]) -> dict[str, int]:
+    query = (
+        select(document_versions.c.doc_id, func.count())
+        .where(document_versions.c.doc_id.in_(doc_ids))
+        .group_by(document_versions.c.doc_id)
+    )
+    with catalog.engine.connect() as conn:
+        return {doc: int(n) for doc, n in conn.execute(query).all()}
 
 
 def throughput(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str, Any]:

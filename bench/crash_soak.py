@@ -65,7 +65,13 @@ class Soak:
         self.root = root
         self.docs = root / "kb"
         self.rng = rng
-        self.env = {**os.environ, "VERITY_DATA_DIR": str(root / "data"), "VERITY_SETTLE_S": "0"}
+        self.env = {
+            **os.environ,
+            "VERITY_DATA_DIR": str(root / "data"),
+            "VERITY_SETTLE_S": "0",
+            # one ONNX export for every run (made by the first, unkilled one)
+            "VERITY_MODEL_CACHE_DIR": str(root / "models"),
+        }
         self.deleted: dict[str, str] = {}
         self.stages: Counter[str] = Counter()
         self.delays: list[float] = []
@@ -88,7 +94,7 @@ class Soak:
 
     def mutate(self, trial: int) -> None:
         names = sorted(p.name for p in self.docs.glob("*.md"))
-        for name in self.rng.sample(names, k=min(len(names), self.rng.randint(2, 8))):
+        for name in self.rng.sample(names, k=min(len(names), self.rng.randint(4, 16))):
             if self.rng.random() < 0.15:
                 self.deleted[name] = (self.docs / name).read_text()
                 (self.docs / name).unlink()
@@ -118,7 +124,9 @@ class Soak:
         return time.monotonic() - started
 
     def run(self, kills: int, check_every: int) -> dict[str, Any]:
-        span = self.complete()  # the first ingest, unkilled: how long a whole run takes
+        self.complete()  # the first ingest, unkilled (it also exports the model once)
+        self.mutate(0)
+        span = self.complete()  # how long a whole run with edits takes: kills land across it
         landed = trials = 0
         while landed < kills:
             trials += 1

@@ -103,3 +103,17 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [n for n in Settings.model_fields if f"`VERITY_{n.upper()}`" not in readme]
     assert not missing, f"document these settings in README.md: {missing}"
+
+
+def test_the_qdrant_server_is_new_enough_for_what_the_backend_sends() -> None:
+    """Weighted RRF (`rrf: {k, weights}`) needs Qdrant 1.17; qdrant-client's check accepts a
+    server one minor apart from it."""
+    import importlib.metadata
+
+    from packaging.version import Version
+
+    image = compose()["services"]["qdrant"]["image"]
+    server = Version(image.rsplit(":v", 1)[1])
+    client = Version(importlib.metadata.version("qdrant-client"))
+    assert server >= Version("1.17"), image
+    assert abs(server.minor - client.minor) <= 1 and server.major == client.major, (image, client)

@@ -40,6 +40,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--corpus", type=Path, default=Path("corpora/django"))
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--no-edits", action="store_true", help="agents only: memory without index growth"
+    )
     args = parser.parse_args()
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines()]
     with tempfile.TemporaryDirectory() as folder:
@@ -54,7 +57,12 @@ def main() -> None:
             "VERITY_RATE_CHAT_PER_MIN": "600",  # each agent keeps below; the run measures load
         }
         verity = [sys.executable, "-m", "verity"]
-        subprocess.run([*verity, "ingest", str(docs), "--source", "docs"], env=env, check=True)
+        subprocess.run(
+            [*verity, "ingest", str(docs), "--source", "docs"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         keys = [
             subprocess.run(
                 [*verity, "keys", "create", "--role", "agent"],
@@ -70,7 +78,7 @@ def main() -> None:
             base = f"http://127.0.0.1:{args.port}"
             wait_ready(base)
             load = LoadRun(base, docs, server.pid, time.monotonic() + args.minutes * 60)
-            result = run(load, keys, questions)
+            result = run(load, keys, questions, edits=not args.no_edits)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(60)
@@ -178,12 +186,14 @@ class LoadRun:
         }
 
 
-def run(load: LoadRun, keys: list[str], questions: list[str]) -> dict[str, Any]:
+def run(load: LoadRun, keys: list[str], questions: list[str], edits: bool) -> dict[str, Any]:
     """Every agent, the editor and the sampler until `load.stop`; the figures."""
     threads = [
         threading.Thread(target=load.agent, args=(key, questions, n)) for n, key in enumerate(keys)
     ]
-    threads += [threading.Thread(target=load.editor), threading.Thread(target=load.sampler)]
+    threads += [threading.Thread(target=load.sampler)]
+    if edits:
+        threads.append(threading.Thread(target=load.editor))
     began = time.monotonic()
     for thread in threads:
         thread.start()

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -38,7 +37,7 @@ from core.settings import Settings
 from ingest.celery_app import create_app
 from ingest.celery_runner import CeleryRunner
 from schemas.tasks import IngestFile
-from tests.helpers.workers import free_port, start_worker, stop_worker
+from tests.helpers.workers import PrivateRedis, start_worker, stop_worker
 from verity.wiring import open_catalog
 
 PG = os.environ.get("VERITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -142,48 +141,9 @@ def crash(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str
     }
 
 
-class CrashableRedis:
-    """A redis-server of the soak's own, persisted like docker-compose's (AOF, fsync every
-    second), that can be SIGKILLed and started again on the same port and folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.folder.mkdir(exist_ok=True)
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "yes", "--appendfsync", "everysec"),
-                *("--dir", str(self.folder)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                return
-            except (redis.ConnectionError, redis.exceptions.BusyLoadingError):
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=20)
-
-
 def soak(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
-    server = CrashableRedis(folder / "redis")
+    (folder / "redis").mkdir()
+    server = PrivateRedis(folder / "redis", persist=True)
     server.start()
     os.environ["VERITY_BROKER_URL"] = server.url
     global REDIS  # noqa: PLW0603 (the environment() of this run names the soak's server)

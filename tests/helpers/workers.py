@@ -50,13 +50,16 @@ def stop_worker(worker: subprocess.Popen[bytes], hard: bool = False) -> None:
 
 
 class PrivateRedis:
-    """A redis-server of the test's own, on a free port, that the test may stop and start."""
+    """A redis-server of the test's own, on a free port, that the test may stop and start.
+    With `persist`, it keeps an append-only file fsynced every second (as docker-compose's
+    does) and comes back with it after a kill."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, persist: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: run scripts/services.sh")
         self.binary, self.folder, self.port = binary, folder, free_port()
+        self.persist = persist
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -69,7 +72,12 @@ class PrivateRedis:
         self.process = subprocess.Popen(
             [
                 *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
+                *("--save", "", "--dir", str(self.folder)),
+                *(
+                    ("--appendonly", "yes", "--appendfsync", "everysec")
+                    if self.persist
+                    else ("--appendonly", "no")
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -80,9 +88,15 @@ class PrivateRedis:
             try:
                 client.ping()
                 return
-            except redis.ConnectionError:
+            except (redis.ConnectionError, redis.exceptions.BusyLoadingError):
                 assert time.monotonic() < deadline, "redis-server did not start"
                 time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL it, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=20)
 
     def stop(self) -> None:
         """Stop it (what it held is gone, like a crashed Redis without persistence)."""

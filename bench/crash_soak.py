@@ -50,12 +50,18 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=40)
     parser.add_argument("--check-every", type=int, default=25)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--window",
+        choices=["run", "commits"],
+        default="run",
+        help="draw kill delays across a whole run, or across its commits (first to last)",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as folder:
         soak = Soak(Path(folder), rng)
         soak.seed(args.docs)
-        print(json.dumps(soak.run(args.kills, args.check_every), indent=2))
+        print(json.dumps(soak.run(args.kills, args.check_every, args.window), indent=2))
 
 
 class Soak:
@@ -115,23 +121,33 @@ class Soak:
             start_new_session=True,  # its own process group: the parser child dies with it
         )
 
-    def complete(self) -> float:
+    def complete(self) -> tuple[float, float, float]:
+        """An unkilled ingest: how long it took, and when its first and last commits came."""
         started = time.monotonic()
+        before = self.changes() if (self.root / "data" / "catalog.db").exists() else 0
+        first = last = 0.0
         process = self.ingest()
-        _, err = process.communicate(timeout=600)
+        while process.poll() is None:
+            if (self.root / "data" / "catalog.db").exists() and self.changes() != before:
+                before = self.changes()
+                last = time.monotonic() - started
+                first = first or last
+            time.sleep(0.05)
+        err = process.stderr.read() if process.stderr else ""
         if process.returncode not in (0, 1):  # 1: some file failed (reported, not lost)
             raise SystemExit(f"a full ingest failed ({process.returncode}): {err[-2000:]}")
-        return time.monotonic() - started
+        return time.monotonic() - started, first, last
 
-    def run(self, kills: int, check_every: int) -> dict[str, Any]:
+    def run(self, kills: int, check_every: int, window: str) -> dict[str, Any]:
         self.complete()  # the first ingest, unkilled (it also exports the model once)
         self.mutate(0)
-        span = self.complete()  # how long a whole run with edits takes: kills land across it
+        span, first, last = self.complete()  # a whole run with edits: kills land across it
+        low, high = (first, last + 0.2) if window == "commits" else (0.0, span)
         landed = trials = 0
         while landed < kills:
             trials += 1
             self.mutate(trials)
-            delay = self.rng.uniform(0.0, span)
+            delay = self.rng.uniform(low, high)
             before = self.changes()
             process = self.ingest()
             time.sleep(delay)
@@ -153,6 +169,7 @@ class Soak:
             "kills_landed": landed,
             "trials": trials,
             "full_run_s": round(span, 1),
+            "kill_window_s": [round(low, 2), round(high, 2)],
             "kill_delay_s_median": round(statistics.median(self.delays), 2),
             "kills_by_stage": dict(self.stages.most_common()),
             "checks": self.checks,

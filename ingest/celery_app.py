@@ -11,7 +11,10 @@ Delivery is at-least-once and every task is idempotent, so a repeat is harmless:
 - a per-document lock, so two workers never index two versions of one document at once;
 - any error raised by a task is retried with exponential backoff; after the last retry the
   task becomes a dead letter (file-level problems such as a corrupt PDF never get here: the
-  task functions record them as ingest failures).
+  task functions record them as ingest failures);
+- Redis itself unreachable mid-delivery (counting, locking, publishing a retry): the message is
+  rejected back to the queue, or, if even that cannot reach Redis, left unacknowledged for the
+  visibility timeout to return; never failed and acknowledged, which would lose it.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from typing import Any
 import redis
 from celery import Celery
 from celery import Task as CeleryTask
+from celery.exceptions import Reject
 from celery.signals import worker_shutdown
+from kombu.exceptions import OperationalError as KombuOperationalError
 from pydantic import TypeAdapter
 
 from core.alerts import raise_alert
@@ -38,6 +43,8 @@ from schemas.tasks import Task, TaskResult
 log = logging.getLogger(__name__)
 
 TASK_NAME = "verity.run_task"
+#: Redis (the broker, the delivery counts and locks) not answering.
+BROKER_DOWN = (redis.ConnectionError, redis.TimeoutError, KombuOperationalError)
 TASKS: TypeAdapter[Task] = TypeAdapter(Task)
 MAX_DEFERRALS = 40  # a file still being written: tried again this often, `settle_s` apart
 LOCK_WAIT_S = 5.0
@@ -133,6 +140,11 @@ class WorkerSide:
         token = TRACE_ID.set(str(request.id).replace("-", ""))  # log lines name the task
         try:
             return self._deliver(request_task, task, payload, deferrals, failures)
+        except BROKER_DOWN as exc:
+            log.warning(
+                "task %s: Redis is unreachable (%s); handed back to the queue", request.id, exc
+            )
+            raise Reject(exc, requeue=True) from exc
         finally:
             TRACE_ID.reset(token)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from celery.exceptions import Reject
 from sqlalchemy import func, select
 
 from catalog import Catalog
@@ -34,6 +35,7 @@ from index.indexer import Indexer
 from ingest.celery_app import TASK_NAME, create_app
 from ingest.celery_runner import CeleryRunner
 from ingest.deliveries import Deliveries
+from ingest.tasks import IngestContext
 from schemas.tasks import IngestFile
 from tests.conftest import _drop_pg_database, _fresh_pg_database
 from tests.helpers.documents import write
@@ -414,3 +416,19 @@ def test_up_with_workers_answers_from_what_the_workers_ingested(
         output, _ = server.communicate(timeout=60)
     assert server.returncode == 0, output
     assert "ingested kb/billing.md v2" in (tmp_path / "worker.log").read_text()
+
+
+def test_a_delivery_that_cannot_reach_redis_is_handed_back_not_failed(
+    ctx: IngestContext, kb: Path, tmp_path: Path
+) -> None:
+    # Redis down as the delivery starts (counting it): failing the task would acknowledge and
+    # lose the message; it is rejected back to the queue instead (or, with Redis unreachable
+    # for that too, left unacknowledged until the visibility timeout returns it)
+    settings = Settings(data_dir=tmp_path / "data", broker_url=f"redis://127.0.0.1:{free_port()}/0")
+    app = create_app(settings, lambda: ctx)
+    write(kb / "a.md", "# A\n\nAlpha.\n")
+    payload = IngestFile(source="kb", rel_path="a.md").model_dump(mode="json")
+    outcome = app.tasks[TASK_NAME].apply(args=[payload])
+    assert outcome.state == "REJECTED", (outcome.state, outcome.result)
+    assert isinstance(outcome.result, Reject) and outcome.result.requeue
+    assert ctx.catalog.document("kb/a.md") is None  # not run: it runs when delivered again

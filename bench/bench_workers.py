@@ -7,7 +7,8 @@
 `soak` runs its own redis-server (append-only file, fsync every second, as docker-compose
 does) and, in rounds of `--docs` documents, SIGKILLs the worker (and its parser process) or
 Redis five times per round at random points of progress, restarting each; then every task must
-finish with each document committed exactly once.
+finish with each document committed exactly once. A worker that exits on its own is started
+again, as docker-compose's `restart: unless-stopped` does, and counted.
 
 Needs Redis (VERITY_BENCH_REDIS_URL, default redis://127.0.0.1:6379/10) and PostgreSQL
 (VERITY_TEST_PG_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test): each run
@@ -49,6 +50,9 @@ def main() -> None:
     parser.add_argument("mode", choices=["crash", "soak", "throughput"])
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--kills", type=int, default=100)
+    parser.add_argument(
+        "--minutes", type=float, default=0, help="soak: start no new round after this (0: none)"
+    )
     parser.add_argument("--docs", type=int, default=100)
     args = parser.parse_args()
     database = f"verity_bench_{uuid.uuid4().hex[:8]}"
@@ -154,29 +158,33 @@ def soak(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str,
     kills: Counter[str] = Counter()
     lost = duplicated = stalls = 0
     rounds = 0
+    supervisor = Supervisor(env, log)
     try:
-        while sum(kills.values()) < args.kills:
+        stop_at = time.monotonic() + args.minutes * 60 if args.minutes else float("inf")
+        while sum(kills.values()) < args.kills and time.monotonic() < stop_at:
             rounds += 1
             paths = write_docs(root, f"s{rounds}", args.docs)
             doc_ids = sorted(f"kb/{p}" for p in paths)
-            worker = start_worker(env, log)
+            supervisor.start()
             for rel in paths:
                 runner.submit(IngestFile(source="kb", rel_path=rel))
             targets = sorted(rng.sample(range(1, args.docs), 5))
             for target in targets:
-                if not _wait_committed(catalog, doc_ids, target, timeout=90):
+                if not _wait_committed(catalog, doc_ids, target, supervisor, timeout=90):
                     stalls += 1
                 victim = rng.choice(["worker", "redis"])
                 kills[victim] += 1
                 if victim == "worker":
-                    stop_worker(worker, hard=True)
-                    worker = start_worker(env, log)
+                    supervisor.kill()
                 else:
                     server.kill()
                     time.sleep(rng.uniform(0.2, 2.0))
                     server.start()
-            assert runner.join(timeout=1200), "tasks did not finish"
-            stop_worker(worker)
+            deadline = time.monotonic() + 1200
+            while not runner.join(timeout=5):
+                supervisor.keep_up()
+                assert time.monotonic() < deadline, "tasks did not finish"
+            supervisor.stop()
             counts = _version_counts(catalog, doc_ids)
             lost += sum(1 for d in doc_ids if d not in counts)
             duplicated += sum(1 for n in counts.values() if n > 1)
@@ -191,18 +199,48 @@ def soak(folder: Path, database_url: str, args: argparse.Namespace) -> dict[str,
         "kills": dict(kills),
         "kills_total": sum(kills.values()),
         "waits_without_progress": stalls,
+        "worker_exits_restarted": supervisor.restarts,
         "lost": lost,
         "duplicated": duplicated,
         "dead_letters": dead,
     }
 
 
-def _wait_committed(catalog: Catalog, doc_ids: list[str], target: int, timeout: float) -> bool:
+class Supervisor:
+    """One `verity worker`, started again if it exits on its own (as a container restart
+    policy would); SIGKILLed on demand."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.worker: Any = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        self.worker = start_worker(self.env, self.log)
+
+    def keep_up(self) -> None:
+        if self.worker is not None and self.worker.poll() is not None:
+            self.restarts += 1
+            self.start()
+
+    def kill(self) -> None:
+        stop_worker(self.worker, hard=True)
+        self.start()
+
+    def stop(self) -> None:
+        stop_worker(self.worker)
+        self.worker = None
+
+
+def _wait_committed(
+    catalog: Catalog, doc_ids: list[str], target: int, supervisor: Supervisor, timeout: float
+) -> bool:
     deadline = time.monotonic() + timeout
     while len(catalog.current_versions(doc_ids)) < target:
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.02)
+        supervisor.keep_up()
+        time.sleep(0.05)
     return True
 
 

@@ -170,6 +170,9 @@ def _ingest_bytes(
     if current is not None and current.sha256 == sha and not force:
         ctx.catalog.note_stat(doc_id, facts.size, facts.mtime_ns)
         ctx.catalog.failures.resolve(doc_id)
+        # the bytes are known, but a crash between the commit and the index sync may have
+        # left the index behind: make sure it holds this version (a no-op when it does)
+        _sync_index(ctx, doc_id, result)
         result.unchanged = 1
         return result
     failure = ctx.catalog.failures.open_failure(doc_id, sha)

@@ -160,3 +160,23 @@ def test_a_reader_meeting_superseded_hits_wakes_the_follower_at_once(indexed, kb
     finally:
         follower.stop()
         ctx.indexer = indexer
+
+
+def test_a_crash_between_commit_and_index_is_healed_by_the_next_ingest(indexed, kb: Path) -> None:
+    ctx, retriever = indexed
+    write(kb / "billing.md", guide(PARAS))
+    ingest(ctx, "billing.md")
+    write(kb / "billing.md", guide([*PARAS[:-1], "Refunds now take twelve days."]))
+    indexer, ctx.indexer = ctx.indexer, None  # the commit lands, the process dies before indexing
+    ingest(ctx, "billing.md")
+    ctx.indexer = indexer
+    assert ctx.catalog.document("kb/billing.md").current_version == 2  # type: ignore[union-attr]
+    with indexer.active.use() as collection:  # type: ignore[union-attr]
+        assert set(collection.index.chunk_versions("kb/billing.md").values()) == {1}
+    again = ingest(ctx, "billing.md")  # same bytes: nothing to commit, but the index catches up
+    assert again.unchanged == 1 and again.chunks_embedded >= 1
+    with indexer.active.use() as collection:  # type: ignore[union-attr]
+        assert set(collection.index.chunk_versions("kb/billing.md").values()) == {2}
+    hits = retriever.search("Refunds now take twelve days", k=5).hits
+    assert {h.payload.version for h in hits} == {2}
+    assert any("twelve" in h.payload.text for h in hits)

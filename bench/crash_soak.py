@@ -164,6 +164,11 @@ class Soak:
                 process.stderr.close()
             if trials % check_every == 0:
                 self.check()
+                print(  # a run cut short still says how far it got
+                    f"kills {landed}, trials {trials}, {dict(self.stages)}, {dict(self.problems)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
         self.check()
         return {
             "kills_landed": landed,
@@ -225,8 +230,11 @@ class Soak:
         """Versions and deletions committed so far (read straight from the SQLite catalog)."""
         path = self.root / "data" / "catalog.db"
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
-            versions = db.execute("select count(*) from document_versions").fetchone()[0]
-            tombs = db.execute("select count(*) from tombstones").fetchone()[0]
+            try:
+                versions = db.execute("select count(*) from document_versions").fetchone()[0]
+                tombs = db.execute("select count(*) from tombstones").fetchone()[0]
+            except sqlite3.OperationalError:  # the first run has not created its tables yet
+                return 0
         return int(versions) + int(tombs)
 
     def problem(self, kind: str, example: str) -> None:

@@ -171,7 +171,8 @@ def test_a_burst_of_events_indexes_each_document_exactly_once(
     results = world.runner.results()
     assert len(results) == 400
     assert sum(r.versions_created for r in results) == 200
-    assert sum(r.unchanged for r in results) == 200
+    odd = [r for r in results if not (r.unchanged or r.versions_created)]
+    assert sum(r.unchanged for r in results) == 200, odd  # the odd ones say why
     doc_ids = {f"kb/{rel}" for rel in paths}
     assert_exactly_once(world, doc_ids)
 

@@ -46,12 +46,14 @@ class ApiKeys:
             "role": role.value,
             "created_at": datetime.now(UTC),
         }
-        stored = ",".join(sorted(set(sources))) or None
+        scope = sorted(set(sources))
         with self.engine.begin() as conn:
             conn.execute(
-                insert(api_keys).values(secret_sha256=_digest(secret), sources=stored, **row)
+                insert(api_keys).values(
+                    secret_sha256=_digest(secret), sources=",".join(scope) or None, **row
+                )
             )
-        return NewApiKey(key=f"{KEY_PREFIX}_{key_id}_{secret}", sources=sorted(set(sources)), **row)
+        return NewApiKey(key=f"{KEY_PREFIX}_{key_id}_{secret}", sources=scope, **row)
 
     def verify(self, key: str) -> ApiKey | None:
         """The live key `key` names, if its secret matches (constant-time); else None."""

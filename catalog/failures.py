@@ -104,8 +104,4 @@ def _open_query(doc_id: str, sha256: str | None) -> Any:
 
 
 def _failure(row: Any) -> IngestFailure:
-    raw = dict(row)
-    for key in ("first_seen", "last_seen", "resolved_at"):
-        if raw[key] is not None and raw[key].tzinfo is None:
-            raw[key] = raw[key].replace(tzinfo=UTC)
-    return load_record("ingest_failure", raw)  # type: ignore[no-any-return]
+    return load_record("ingest_failure", dict(row))  # type: ignore[no-any-return]

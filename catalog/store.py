@@ -48,11 +48,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class NewChunk:
     """A chunk about to be stored: what the chunker produced, before it has a version."""
@@ -211,7 +206,7 @@ class Catalog:
             query = query.where(documents.c.updated_at >= since)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(documents.c.updated_at)).all()
-        latest = as_utc(rows[-1].updated_at) if rows else since
+        latest = rows[-1].updated_at if rows else since
         return [r.doc_id for r in rows], latest
 
     def summaries(self) -> list[DocumentSummary]:
@@ -316,7 +311,6 @@ class Catalog:
             rows = [dict(r._mapping) for r in conn.execute(query)]
         for row in rows:
             row.pop("tombstone_id")
-            row["deleted_at"] = as_utc(row["deleted_at"])
         return [load_record("tombstone", row) for row in rows]
 
     # -- writing --------------------------------------------------------------------------
@@ -503,12 +497,10 @@ def _chunk_row(doc_id: str, version: int, ordinal: int, chunk: NewChunk) -> dict
 
 def _document(row: Any) -> SourceDocument:
     raw = {k: row[k] for k in SourceDocument.model_fields if k in row}
-    raw["created_at"], raw["updated_at"] = as_utc(row["created_at"]), as_utc(row["updated_at"])
     return load_record("source_document", raw)  # type: ignore[no-any-return]
 
 
 def _version(row: Any) -> DocumentVersion:
     raw = dict(row)
-    raw["created_at"] = as_utc(raw["created_at"])
     raw["warnings"] = raw.get("warnings") or []
     return load_record("document_version", raw)  # type: ignore[no-any-return]

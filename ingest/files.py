@@ -79,6 +79,18 @@ def check_name(rel_path: str) -> None:
         )
 
 
+def check_type(rel_path: str) -> str:
+    """The media type of a file Verity reads (`RejectedFile` for any other type)."""
+    media_type = media_type_for(rel_path)
+    if media_type is None:
+        raise RejectedFile(
+            f"unsupported file type {Path(rel_path).suffix or '(none)'!r}; "
+            "Verity reads .md .html .txt .pdf .docx",
+            ReasonCode.UNSUPPORTED_TYPE,
+        )
+    return media_type
+
+
 def inspect(root: Path, rel_path: str, max_bytes: int) -> FileFacts:
     """Check a file before reading it; `FileNotFoundError` if it is gone."""
     check_name(rel_path)
@@ -100,13 +112,7 @@ def inspect(root: Path, rel_path: str, max_bytes: int) -> FileFacts:
             "folder; copy it instead of linking",
             ReasonCode.HARD_LINK,
         )
-    media_type = media_type_for(rel_path)
-    if media_type is None:
-        raise RejectedFile(
-            f"unsupported file type {Path(rel_path).suffix or '(none)'!r}; "
-            "Verity reads .md .html .txt .pdf .docx",
-            ReasonCode.UNSUPPORTED_TYPE,
-        )
+    media_type = check_type(rel_path)
     if st.st_size > max_bytes:
         raise RejectedFile(
             f"file is {st.st_size / 2**20:,.1f} MB, over the {max_bytes / 2**20:,.1f} MB "

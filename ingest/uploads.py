@@ -9,8 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from catalog import Catalog
 from core.errors import Conflict, NotFound, RejectedFile
-from ingest.files import check_name, is_ignored
-from ingest.parsing.media import media_type_for
+from ingest.files import check_name, check_type, is_ignored
 from schemas import ReasonCode
 from schemas.tasks import DeleteFile, IngestFile
 
@@ -36,12 +35,7 @@ def store_upload(
             f"{rel_path!r} is a hidden or temporary file name, which is never ingested",
             ReasonCode.BAD_FILENAME,
         )
-    if media_type_for(rel_path) is None:
-        raise RejectedFile(
-            f"unsupported file type {PurePosixPath(rel_path).suffix or '(none)'!r}; "
-            "Verity reads .md .html .txt .pdf .docx",
-            ReasonCode.UNSUPPORTED_TYPE,
-        )
+    check_type(rel_path)
     if any(len(part.encode()) > MAX_NAME_BYTES for part in parts):
         raise RejectedFile(
             f"a name in {rel_path[:80]!r}… is over {MAX_NAME_BYTES} bytes; shorten it",

@@ -40,7 +40,7 @@ from schemas import ReasonCode
 from verity.admin import AdminSide, admin_router
 from verity.auth import Auth
 from verity.chat_api import chat_router
-from verity.limits import BodyLimit
+from verity.limits import PROBLEM, BodyLimit
 from verity.openapi import openapi_of
 from verity.origins import OriginGuard, Origins
 from verity.params import single_query_values
@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
 PAGE_ASSETS = Path(__file__).with_name("static")  # the page's script, styles and icon
 DOCS_ASSETS = Path(str(files("fastapi_offline") / "static"))
-PROBLEM = "application/problem+json"
+#: Seconds a client is told to wait when the catalog or the index is unavailable.
+RETRY_AFTER_S = 5
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 Readiness = Callable[[], dict[str, Any]]
@@ -215,9 +216,8 @@ def _add_problem_handlers(app: FastAPI) -> None:
         trace = trace_id_of(request)
         log.error("catalog database unavailable (trace %s): %s", trace, database_problem(exc))
         detail = "the catalog database is unavailable; retry shortly"
-        return problem(
-            503, "Service unavailable", detail, headers={"Retry-After": "5"}, trace_id=trace
-        )
+        retry = {"Retry-After": str(RETRY_AFTER_S)}
+        return problem(503, "Service unavailable", detail, headers=retry, trace_id=trace)
 
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, database_down)
@@ -237,7 +237,7 @@ def _add_problem_handlers(app: FastAPI) -> None:
         unavailable = isinstance(exc, CatalogError | VectorIndexError | GeneratorUnavailable)
         log.error("request failed (trace %s): %s", trace, exc)
         if unavailable:
-            retry = {"Retry-After": "5"}
+            retry = {"Retry-After": str(RETRY_AFTER_S)}
             return problem(503, "Service unavailable", str(exc), headers=retry, trace_id=trace)
         return problem(500, "Internal error", str(exc), trace_id=trace)
 

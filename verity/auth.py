@@ -4,7 +4,7 @@ the catalog's hashed keys; each route names the role it needs (`schemas.admin.GR
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -42,7 +42,7 @@ class Auth:
 
     def caller(self, request: Request) -> ApiKey:
         """The key the request carries (`Unauthorized` if none or a bad one)."""
-        presented = request.headers.get("x-api-key") or _bearer(request)
+        presented = presented_key(request.headers)
         if not presented:
             if self.allow_local and self._is_local(request):
                 return LOCAL
@@ -62,6 +62,8 @@ class Auth:
             return False
 
 
-def _bearer(request: Request) -> str:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
+def presented_key(headers: Mapping[str, str]) -> str:
+    """The key a request carries: `X-API-Key`, or `Authorization: Bearer` ("" if neither);
+    `headers` by lower-case name."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return headers.get("x-api-key") or (value.strip() if scheme.lower() == "bearer" else "")

@@ -19,6 +19,12 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+PROBLEM = "application/problem+json"
+
+
+def headers_of(scope: Scope) -> dict[str, str]:
+    """An ASGI request's headers by lower-case name."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 class BodyLimit:
@@ -38,7 +44,7 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = headers_of(scope)
         limit = self.limit_for(scope["method"], scope["path"])
         length = headers.get("content-length")
         if length is None and "chunked" in headers.get("transfer-encoding", ""):
@@ -61,7 +67,7 @@ async def problem_response(
         {"type": "about:blank", "title": title, "status": status, "detail": detail}
     ).encode()
     raw = [
-        (b"content-type", b"application/problem+json"),
+        (b"content-type", PROBLEM.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
         *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()),

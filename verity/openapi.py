@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
-PROBLEM = "application/problem+json"
+from verity.limits import PROBLEM
+
 #: Routes anyone may call (no key), whatever the settings.
 PUBLIC = frozenset({"/healthz", "/readyz"})
 _BODY_METHODS = frozenset({"post", "put", "patch"})

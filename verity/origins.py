@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from verity.limits import App, Receive, Scope, Send, problem_response
+from verity.limits import App, Receive, Scope, Send, headers_of, problem_response
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -84,7 +84,7 @@ class OriginGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = headers_of(scope)
         host = headers.get("host", "")
         if not self.origins.answers(host):
             detail = f"this service does not answer for host {host!r} (VERITY_ALLOWED_HOSTS)"

@@ -19,7 +19,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from verity.limits import App, Receive, Scope, Send, problem_response
+from verity.auth import presented_key
+from verity.limits import App, Receive, Scope, Send, headers_of, problem_response
 
 _EXEMPT = ("/healthz", "/readyz", "/metrics", "/static/", "/docs", "/openapi.json")
 
@@ -94,8 +95,12 @@ class RateLimit:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
-        self.rates = {"chat": rates.chat_per_minute, "other": rates.per_minute}
-        self.address_factor = rates.address_factor
+        #: per kind of request, (a key's rate, an address's rate); none: not limited
+        self.rates = {
+            kind: (Rate.of(per_minute), Rate.of(per_minute * rates.address_factor))
+            for kind, per_minute in (("chat", rates.chat_per_minute), ("other", rates.per_minute))
+            if per_minute
+        }
         self.buckets = Buckets(max_clients, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -103,13 +108,12 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         kind = "chat" if scope["method"] == "POST" and scope["path"] == "/v1/chat" else "other"
-        if not self.rates[kind]:
+        if kind not in self.rates:
             await self.app(scope, receive, send)
             return
-        rate = Rate.of(self.rates[kind])
-        per_address = Rate.of(rate.per_minute * self.address_factor)
+        rate, per_address = self.rates[kind]
         clients = [((kind, "address:" + _address(scope)), per_address)]
-        key = _presented_key(scope)
+        key = presented_key(headers_of(scope))
         if key:
             clients.append(((kind, "key:" + hashlib.sha256(key.encode()).hexdigest()), rate))
         wait = max(self.buckets.wait(client, r) for client, r in clients)
@@ -135,9 +139,3 @@ def _exempt(method: str, path: str) -> bool:
 def _address(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
-
-
-def _presented_key(scope: Scope) -> str:
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    scheme, _, value = headers.get("authorization", "").partition(" ")
-    return headers.get("x-api-key") or (value.strip() if scheme.lower() == "bearer" else "")

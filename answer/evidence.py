@@ -19,19 +19,22 @@ from answer.vocabulary import content_words
 from core.ports import Generator, SparseEncoder
 from core.telemetry import stage
 from retrieve.hybrid import Retrieval, Retriever
-from schemas.answer import AuditRecord, ChatRequest, Draft, QueryTried
+from schemas.answer import AuditRecord, ChatRequest, Draft, ExcerptInput, QueryTried
 from schemas.index import SearchHit
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What one query found: its retrieval, the extractive draft, the evidence signals."""
+    """What one query found: its retrieval, the extractive draft, the evidence signals, and
+    what the draft was drawn with (the text its sentences were weighed against, the passages
+    it was asked to avoid), so that a replay can draw it again."""
 
     query: str
     retrieval: Retrieval
     draft: Draft | None
     signals: dict[str, float]
     confidence: float
+    excerpt: ExcerptInput | None = None
 
 
 @dataclass
@@ -98,9 +101,10 @@ class EvidenceFinder:
         asked = strip_switch_cue(request.question)[0]
         if condensed.kind is TurnKind.FOLLOW_UP:
             asked = query
-        draft = self._fresh(request, asked, retrieval, previous)
+        draft, excerpt = self._fresh(request, asked, retrieval, previous)
         signals = {**draft.signals, "agreement": self._agreement(query, retrieval)}
-        return Reading(query, retrieval, draft, signals, self.perimeter.confidence(signals))
+        confidence = self.perimeter.confidence(signals)
+        return Reading(query, retrieval, draft, signals, confidence, excerpt)
 
     def _stronger(self, request: ChatRequest, readings: list[Reading]) -> Reading:
         """Of the question searched alone and with the previous turn: the one with the
@@ -118,11 +122,13 @@ class EvidenceFinder:
         """A follow-up's excerpt is chosen with the conversation's words too ("Same thing for
         a class-based view?" is about logging in); its evidence signals stay the question's."""
         assert reading.draft is not None
-        draft = self._fresh(request, reading.query, reading.retrieval, previous)
+        draft, excerpt = self._fresh(request, reading.query, reading.retrieval, previous)
         if draft.status != "answered":
             return reading
         kept = draft.model_copy(update={"signals": reading.draft.signals})
-        return Reading(reading.query, reading.retrieval, kept, reading.signals, reading.confidence)
+        return Reading(
+            reading.query, reading.retrieval, kept, reading.signals, reading.confidence, excerpt
+        )
 
     def _fresh(
         self,
@@ -130,26 +136,30 @@ class EvidenceFinder:
         text: str,
         retrieval: Retrieval,
         previous: AuditRecord | None,
-    ) -> Draft:
-        """The extractive draft; if it would repeat the previous answer word for word and
-        another passage answers nearly as well, that passage's (asking again, an agent
-        wants something new)."""
+    ) -> tuple[Draft, ExcerptInput]:
+        """The extractive draft and what it was drawn with; if it would repeat the previous
+        answer word for word and another passage answers nearly as well, that passage's
+        (asking again, an agent wants something new)."""
         hits = retrieval.hits
         embedder = self.retriever.active.embedders.get(retrieval.embedding_model)
+        plain = ExcerptInput(question=text)
         with stage("generate", generator=self.extractive.name):
             draft = self.extractive.generate(text, hits, embedder)
             if previous is None or _quote(draft.text) != _quote(previous.answer.text):
-                return draft
-            again = self.extractive.generate(text, hits, embedder, _quoted(previous))
+                return draft, plain
+            avoided = _quoted(previous)
+            again = self.extractive.generate(text, hits, embedder, avoided)
         if again.status != "answered" or not again.support or not draft.support:
-            return draft
+            return draft, plain
         if again.support[0] < self.fresh_ratio * draft.support[0]:
-            return draft
+            return draft, plain
         # repeating can be the right answer: move on only to a passage that holds more of
         # what this question adds to the conversation
         added = words(self.sparse, request.question) - words(self.sparse, previous.question)
         gain = coverage(added, self._quoted_words(again, hits))
-        return again if gain > coverage(added, self._quoted_words(draft, hits)) else draft
+        if gain > coverage(added, self._quoted_words(draft, hits)):
+            return again, ExcerptInput(question=text, avoided=sorted(avoided))
+        return draft, plain
 
     def _quoted_words(self, draft: Draft, hits: list[SearchHit]) -> set[int]:
         """The words of the passage a draft quotes (its first marker's)."""

@@ -48,10 +48,12 @@ from schemas.answer import (
     ConversationTurn,
     DeclineReason,
     Draft,
+    ExcerptInput,
     QueryTried,
     RetrievedChunk,
     SnapshotCheck,
 )
+from schemas.index import SearchHit
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,10 @@ class _Work:
     retrievals: int = 0
     generator: str | None = None
     prompt: Prompt | None = None
+    excerpt: ExcerptInput | None = None  # what the extractive draft was drawn with
+    perimeter: Perimeter = field(default_factory=Perimeter)
+    keep: bool = True  # False (a replay): no failure record, no alert
+    confirm: bool = True  # False (a replay of a snapshot): cited versions are not re-checked
 
 
 @dataclass
@@ -127,31 +133,95 @@ class AnswerService:
         conversation_id = request.conversation_id or uuid.uuid4().hex
         with stage("answer"):
             history = conversations.turns(conversation_id, last=HISTORY_TURNS)
-            previous = self._previous(history)
-            with stage("condense"):
-                condensed = condense(
-                    request.question,
-                    history,
-                    previous_query=previous.answer.query if previous else None,
-                )
-                if self.condenser is not None and history:
-                    condensed = self._condense_with_model(request.question, history, condensed)
-            work = _Work(
-                request=request,
-                answer_id=uuid.uuid4().hex,
-                conversation_id=conversation_id,
-                trace_id=trace_id or current_trace_id() or uuid.uuid4().hex,
-                started=started,
-                condensed=condensed,
-                query=condensed.query,
-                history_turns=condensed.history_turns,
-                previous=previous,
-                owner=owner,
-            )
+            work = self._work(request, conversation_id, history, trace_id, started)
+            work.owner = owner
             answer = self._answer(work)
             self._keep(work, answer)
         ANSWERS.labels(answer.status.value, answer.decline_reason or "").inc()
         return answer
+
+    def answer_now(self, record: AuditRecord, history: list[ConversationTurn]) -> Answer:
+        """The audited question answered again against today's index, with the conversation
+        as it stood (`history`): nothing stored, no failure recorded, no alert."""
+        request = ChatRequest(question=record.question, filters=record.filters)
+        work = self._work(
+            request, record.answer.conversation_id, history, None, time.perf_counter()
+        )
+        work.keep = False
+        return self._answer(work)
+
+    def answer_again(self, record: AuditRecord, hits: list[SearchHit]) -> Answer:
+        """The audited answer produced again from its recorded snapshot: `hits` are the chunk
+        versions it read (from the catalog, with their recorded scores). The signals that came
+        from searching (BM25 agreement, unknown names) and the perimeter's thresholds are the
+        recorded ones; the draft, its validation, the verdict and the citations are redone."""
+        answer = record.answer
+        condensed = Condensed(answer.query, record.history_turns, underspecified=False)
+        work = _Work(
+            request=ChatRequest(question=record.question, filters=record.filters),
+            answer_id=answer.answer_id,
+            conversation_id=answer.conversation_id,
+            trace_id=answer.trace_id,
+            started=time.perf_counter(),
+            condensed=condensed,
+            query=answer.query,
+            history_turns=record.history_turns,
+            unknown=list(record.unknown_names),
+            signals=dict(record.signals),
+            keep=False,
+            confirm=False,
+            perimeter=_recorded_perimeter(record, self.policy.perimeter),
+        )
+        if answer.decline_reason is DeclineReason.UNDERSPECIFIED:
+            return self._decline(work, DeclineReason.UNDERSPECIFIED)
+        work.retrieval = Retrieval(
+            query=answer.query,
+            mode="hybrid",
+            generation=answer.index_generation,
+            hits=hits,
+            embedding_model=answer.embedding_model,
+            collection="",
+        )
+        work.retrievals = answer.retrievals
+        draft = None
+        if hits and record.excerpt is not None:
+            embedder = self.retriever.active.embedders.get(answer.embedding_model)
+            excerpt = record.excerpt
+            draft = self.extractive.generate(excerpt.question, hits, embedder, excerpt.avoided)
+            work.excerpt = excerpt
+            self._attempt(work, self.extractive, None, draft)
+        return self._conclude(work, draft) or self._decline(work, DeclineReason.INDEX_CHANGING)
+
+    def _work(
+        self,
+        request: ChatRequest,
+        conversation_id: str,
+        history: list[ConversationTurn],
+        trace_id: str | None,
+        started: float,
+    ) -> _Work:
+        """A request's work, its question condensed with the conversation so far."""
+        previous = self._previous(history)
+        with stage("condense"):
+            condensed = condense(
+                request.question,
+                history,
+                previous_query=previous.answer.query if previous else None,
+            )
+            if self.condenser is not None and history:
+                condensed = self._condense_with_model(request.question, history, condensed)
+        return _Work(
+            request=request,
+            answer_id=uuid.uuid4().hex,
+            conversation_id=conversation_id,
+            trace_id=trace_id or current_trace_id() or uuid.uuid4().hex,
+            started=started,
+            condensed=condensed,
+            query=condensed.query,
+            history_turns=condensed.history_turns,
+            previous=previous,
+            perimeter=self.policy.perimeter,
+        )
 
     def _condense_with_model(
         self, question: str, history: list[ConversationTurn], fallback: Condensed
@@ -191,12 +261,16 @@ class AnswerService:
 
     def _attempt_once(self, work: _Work) -> Answer | None:
         """Retrieve, weigh, generate, confirm; None when a cited version moved meanwhile."""
-        evidence = self._evidence(work)
+        return self._conclude(work, self._evidence(work))
+
+    def _conclude(self, work: _Work, evidence: Draft | None) -> Answer | None:
+        """From the evidence on: the perimeter's verdict, the draft to return (validated),
+        its citations, the snapshot confirmed; None when a cited version moved meanwhile."""
         if evidence is None or evidence.status == "declined":
             reason = DeclineReason.NO_EVIDENCE if evidence is None else DeclineReason.WEAK_EVIDENCE
             return self._decline(work, reason)
-        confidence = self.policy.perimeter.confidence(work.signals)
-        status = self.policy.perimeter.verdict(confidence)
+        confidence = work.perimeter.confidence(work.signals)
+        status = work.perimeter.verdict(confidence)
         if status is AnswerStatus.DECLINED:
             reason = DeclineReason.UNKNOWN_NAME if work.unknown else DeclineReason.WEAK_EVIDENCE
             return self._decline(work, reason, confidence)
@@ -207,7 +281,7 @@ class AnswerService:
             return self._decline(work, DeclineReason.WEAK_EVIDENCE, confidence)
         assert work.retrieval is not None
         cited = cite(draft.text, work.retrieval.hits)
-        if not self._snapshot_holds(work, cited):
+        if work.confirm and not self._snapshot_holds(work, cited):
             return None
         warnings = instruction_warnings(cited.citations)
         if warnings:  # a planted passage: a person reads it before a customer does
@@ -221,6 +295,7 @@ class AnswerService:
         found = self.finder.find(work.request, work.condensed, work.previous)
         reading = found.reading
         work.query, work.retrieval, work.signals = reading.query, reading.retrieval, reading.signals
+        work.excerpt = reading.excerpt
         work.history_turns, work.tried, work.unknown = (
             found.history_turns,
             found.tried,
@@ -315,6 +390,8 @@ class AnswerService:
             attempts=work.attempts,
             outcome="extractive" if extractive else "declined",
         )
+        if not work.keep:  # a replay: the differences are its report
+            return self._use(work, self.extractive, evidence) if extractive else None
         self.catalog.answers.fail(failure)
         ANSWER_FAILURES.labels(failure.outcome).inc()
         raise_alert(
@@ -405,6 +482,13 @@ class AnswerService:
             attempts=work.attempts,
             snapshot_checks=work.checks,
             signals=work.signals,
+            excerpt=work.excerpt,
+            unknown_names=work.unknown,
+            thresholds={
+                "decline_below": work.perimeter.decline_below,
+                "escalate_below": work.perimeter.escalate_below,
+            },
+            filters=work.request.filters,
         )
         self.catalog.answers.record(record)
         if self.monitor is not None:
@@ -412,3 +496,12 @@ class AnswerService:
         conversations = self.catalog.conversations
         conversations.append(work.conversation_id, "user", work.request.question, owner=work.owner)
         conversations.append(work.conversation_id, "agent", answer.text, answer.answer_id)
+
+
+def _recorded_perimeter(record: AuditRecord, current: Perimeter) -> Perimeter:
+    """The thresholds the audited answer was judged by (today's, for older records)."""
+    recorded = record.thresholds
+    return Perimeter(
+        recorded.get("decline_below", current.decline_below),
+        recorded.get("escalate_below", current.escalate_below),
+    )

@@ -110,6 +110,7 @@ class LoadRun:
     errors: list[str] = field(default_factory=list)
     edits: Counter[str] = field(default_factory=Counter)
     rss: list[tuple[float, float]] = field(default_factory=list)
+    memory: list[dict[str, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def agent(self, key: str, questions: list[str], seed: int) -> None:
@@ -163,9 +164,13 @@ class LoadRun:
     def sampler(self) -> None:
         started = time.monotonic()
         while time.monotonic() < self.stop:
-            self.rss.append((round(time.monotonic() - started), rss_mb(self.pid)))
+            self.sample(round(time.monotonic() - started))
             time.sleep(10)
-        self.rss.append((round(time.monotonic() - started), rss_mb(self.pid)))
+        self.sample(round(time.monotonic() - started))
+
+    def sample(self, at: float) -> None:
+        self.rss.append((at, rss_mb(self.pid)))
+        self.memory.append({"s": at, **memory_mb(self.pid)})
 
     def summary(self, agents: int, elapsed: float) -> dict[str, Any]:
         ordered = sorted(self.latencies)
@@ -182,6 +187,7 @@ class LoadRun:
             "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000) if ordered else None,
             "edits": dict(self.edits),
             "rss_mb": self.rss,
+            "memory_mb": self.memory,
             "rss_first_last_max": [rss[0], rss[-1], max(rss)] if rss else None,
         }
 
@@ -204,15 +210,29 @@ def run(load: LoadRun, keys: list[str], questions: list[str], edits: bool) -> di
 
 def rss_mb(pid: int) -> float:
     """The resident memory of `pid` and its children (the parser process), in MB."""
-    total = 0
-    for proc in [pid, *children(pid)]:
-        try:
-            for line in Path(f"/proc/{proc}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return round(total / 1024, 1)
+    return round(sum(_status_kb(proc, "VmRSS") for proc in [pid, *children(pid)]) / 1024, 1)
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Where the resident memory is: the server's anonymous memory (heap: what would leak)
+    and its file-backed pages (the index's memory-mapped segments, which the kernel can
+    drop), and the children's (the parser process) total."""
+    kids = children(pid)
+    return {
+        "server_anon": round(_status_kb(pid, "RssAnon") / 1024, 1),
+        "server_file": round(_status_kb(pid, "RssFile") / 1024, 1),
+        "children": round(sum(_status_kb(c, "VmRSS") for c in kids) / 1024, 1),
+    }
+
+
+def _status_kb(pid: int, name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{name}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def children(pid: int) -> list[int]:

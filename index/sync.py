@@ -65,7 +65,9 @@ def sync_document(catalog: Catalog, collection: Collection, doc_id: str) -> Inde
     assert version is not None
     chunks = catalog.chunks(doc_id, version.version)
     payloads = {
-        c.chunk_id: _payload(collection, c, version.sha256, document.source, document.rel_path)
+        c.chunk_id: chunk_payload(
+            c, version.sha256, document.source, document.rel_path, collection.embedder.model_id
+        )
         for c in chunks
     }
     new = [c for c in chunks if c.chunk_id not in present]
@@ -128,9 +130,10 @@ def _points(
     ]
 
 
-def _payload(
-    collection: Collection, chunk: Chunk, sha: str, source: str, rel_path: str
+def chunk_payload(
+    chunk: Chunk, sha: str, source: str, rel_path: str, embedding_model: str
 ) -> ChunkPayload:
+    """What the point of `chunk` carries: its version's `sha`, where its document lives."""
     return ChunkPayload(
         chunk_id=chunk.chunk_id,
         doc_id=chunk.doc_id,
@@ -142,5 +145,5 @@ def _payload(
         page=chunk.page,
         ordinal=chunk.ordinal,
         text=chunk.text,
-        embedding_model=collection.embedder.model_id,
+        embedding_model=embedding_model,
     )

@@ -226,6 +226,14 @@ class QueryTried(BaseModel):
     chosen: bool
 
 
+class ExcerptInput(BaseModel):
+    """What the extractive draft was drawn with: the text its sentences were weighed
+    against, and the passages (chunk ids) it was asked not to quote again."""
+
+    question: str
+    avoided: list[str] = Field(default_factory=list)
+
+
 class AuditRecord(BaseModel):
     """Everything that produced one answer: enough to explain it later."""
 
@@ -247,6 +255,16 @@ class AuditRecord(BaseModel):
     attempts: list[Attempt]
     snapshot_checks: list[SnapshotCheck]
     signals: dict[str, float] = Field(default_factory=dict)
+    excerpt: ExcerptInput | None = Field(
+        default=None, description="the extractive draft's inputs (None: declined before it)"
+    )
+    unknown_names: list[str] = Field(
+        default_factory=list, description="names the question used that no document mentions"
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict, description="the perimeter's decline_below and escalate_below"
+    )
+    filters: SearchFilters = Field(default_factory=SearchFilters)
 
 
 class AnswerFailure(BaseModel):

@@ -35,12 +35,15 @@ from schemas.admin import (
 )
 from schemas.answer import AuditRecord
 from schemas.conversations import FeedbackEntry
+from schemas.replay import ReplayReport
 from schemas.tasks import DeadLetter
 from verity.auth import Auth
 from verity.params import OptionalName, RowNumber
 
 #: Starts a rebuild for (model id, job id) off the request thread.
 StartRebuild = Callable[[str, str], object]
+#: Replays an audited answer: (answer id, against today's index?) → the comparison.
+Replay = Callable[[str, bool], ReplayReport]
 
 
 @dataclass
@@ -53,6 +56,7 @@ class AdminSide:
     start_rebuild: StartRebuild
     default_model: str
     max_upload_bytes: int
+    replay: Replay
 
 
 def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
@@ -159,6 +163,12 @@ def admin_router(side: AdminSide, auth: Auth) -> APIRouter:
     ) -> list[AuditRecord]:
         """Audit records, newest first, filtered by status or conversation."""
         return catalog.answers.audits(status=status, conversation_id=conversation_id, limit=limit)
+
+    @router.get("/admin/answers/{answer_id}/replay", dependencies=admin, tags=["admin"])
+    def replay_answer(answer_id: str, now: bool = False) -> ReplayReport:
+        """The audited answer produced again from the chunk versions it read (`now=true`:
+        the same question against today's index), compared field by field. Stores nothing."""
+        return side.replay(answer_id, now)
 
     router.include_router(documents_router(side, auth))
     return router

@@ -25,6 +25,7 @@ from verity.cli_ingest import (
 )
 from verity.cli_prompts import add_command as add_prompts_command
 from verity.cli_query import cmd_ask, cmd_eval, cmd_search
+from verity.cli_replay import add_command as add_replay_command
 from verity.cli_services import cmd_serve, cmd_watch, cmd_worker
 from verity.telemetry import configure, configure_logging
 
@@ -194,3 +195,4 @@ def _add_eval_and_ask(commands: Any) -> None:
     ask.set_defaults(handler=cmd_ask)
 
     add_prompts_command(commands)
+    add_replay_command(commands)

@@ -344,6 +344,7 @@ def build_worker_app(settings: Settings) -> Celery:
 
 def build_app(settings: Settings, service: IngestService) -> FastAPI:
     """The HTTP API over a wired ingest service: answers, admin routes, API keys."""
+    from answer.replay import replay
     from verity.admin import AdminSide
     from verity.api import create_app
     from verity.auth import Auth
@@ -353,8 +354,9 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
     indexer = service.context.indexer
     if indexer is None:
         raise ConfigError("the API needs the index: build the ingest service with it")
+    answers = build_answer_service(settings, indexer)
     return create_app(
-        build_answer_service(settings, indexer),
+        answers,
         lambda: readiness(indexer),
         auth=Auth(
             indexer.catalog,
@@ -368,6 +370,7 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
             start_rebuild=lambda model, job: rebuild_in_background(indexer, model, job),
             default_model=settings.embedding_key,
             max_upload_bytes=int(settings.max_file_mb * MB),
+            replay=lambda answer_id, now: replay(answers, answer_id, now),
         ),
         max_request_bytes=settings.max_request_kb * 1024,
         rates=Rates(

@@ -50,6 +50,7 @@ ADMIN_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("get", "/admin/answers?status=declined", None),
     ("get", "/admin/feedback", None),
     ("post", "/admin/dead-letters/1/replay", None),
+    ("get", "/admin/answers/nope/replay", None),
 ]
 
 
@@ -102,7 +103,8 @@ def test_every_admin_route_refuses_other_roles_and_missing_or_bad_keys(
         assert refused.status_code == 403, (role, refused.text)
         assert "admin" in refused.json()["detail"]
     allowed = call(path, headers=served.as_(Role.ADMIN), **kwargs)
-    expected = 404 if path == "/admin/jobs/0" else (202 if method == "post" else 200)
+    missing = path in ("/admin/jobs/0", "/admin/answers/nope/replay")
+    expected = 404 if missing else (202 if method == "post" else 200)
     assert allowed.status_code == expected, allowed.text
     served.settle()
 
@@ -539,6 +541,27 @@ def test_failures_escalations_and_audits_are_listed_for_admins(served: Served) -
     assert served.client.get("/admin/answers?status=bogus", headers=admin).status_code == 422
     escalations = served.client.get("/admin/escalations", headers=admin).json()
     assert all(a["answer"]["status"] == "escalated" for a in escalations)
+
+
+def test_admins_replay_an_answer_on_its_snapshot_and_on_todays_index(served: Served) -> None:
+    admin = served.as_(Role.ADMIN)
+    asked = served.client.post(
+        "/v1/chat", json={"question": "How long do refunds take?"}, headers=served.as_(Role.AGENT)
+    ).json()
+    assert asked["status"] == "answered"
+    path = f"/admin/answers/{asked['answer_id']}/replay"
+    for query in ("", "?now=false", "?now=true"):
+        report = served.client.get(path + query, headers=admin)
+        assert report.status_code == 200, report.text
+        body = report.json()
+        assert body["identical"] and body["differences"] == [], body
+        assert body["mode"] == ("now" if query == "?now=true" else "snapshot")
+        assert body["replayed"]["text"] == asked["text"]
+    refused = served.client.get(path, headers=served.as_(Role.AGENT))
+    assert refused.status_code == 403
+    missing = served.client.get("/admin/answers/nope/replay", headers=admin)
+    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    assert served.client.get(path + "?now=maybe", headers=admin).status_code == 422
 
 
 def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from index.embedding import DEFAULT_MODEL
 from schemas.tasks import IngestFile
 from tests.helpers.documents import build_docx, build_pdf, write
 from tests.helpers.http import cites, wait_for_answer
+from verity.cli import main
 
 SUMMARY = {
     "documents",
@@ -412,6 +413,36 @@ def test_ask_prints_a_cited_answer_or_a_decline(tmp_path: Path, folder: Path) ->
     declined = json.loads(verity(tmp_path, "answers", "--status", "declined", "--json").stdout)
     assert [a["status"] for a in declined] == ["declined"] * len(declined) and declined
     assert json.loads(verity(tmp_path, "answers", "--failures", "--json").stdout) == []
+
+
+def test_replay_shows_an_answer_is_reproducible_or_what_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "kb"
+    write(root / "billing.md", "# Billing\n\nRefunds reach the original card within five days.")
+    monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VERITY_SETTLE_S", "0")
+    monkeypatch.delenv("VERITY_DATABASE_URL", raising=False)
+    assert main(["ingest", str(root), "--source", "kb"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "How long do refunds take?", "--json"]) == 0
+    answer_id = json.loads(capsys.readouterr().out)["answer_id"]
+    assert main(["replay", answer_id]) == 0
+    assert capsys.readouterr().out.strip().endswith("(the chunk versions it read): identical")
+    write(root / "billing.md", "# Billing\n\nRefunds reach the original card within ten days.")
+    assert main(["ingest", str(root), "--source", "kb"]) == 0
+    capsys.readouterr()
+    assert main(["replay", answer_id]) == 0  # version 1 is still in the catalog
+    assert main(["replay", answer_id, "--now"]) == 1
+    shown = capsys.readouterr().out
+    assert "replayed against today's index:" in shown and "difference(s)" in shown
+    assert "five days" in shown and "ten days" in shown
+    assert 'citations: "[1] kb/billing.md v1' in shown and "kb/billing.md v2" in shown
+    assert main(["replay", answer_id, "--now", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["mode"] == "now" and not report["identical"]
+    assert main(["replay", "nope"]) == 2
+    assert "no answer 'nope'" in capsys.readouterr().err
 
 
 def test_prompts_lists_versions_and_locks_a_teams_folder(

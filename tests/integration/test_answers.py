@@ -3,16 +3,14 @@ contract and the trust layer, each leaving an audit record."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from answer.extractive import ExtractiveGenerator
-from answer.llm import LlmGenerator
 from answer.perimeter import Perimeter
-from answer.prompts import load_prompts
 from answer.service import AnswerService
 from core.ports import Embedder
 from index.active import Embedders
@@ -24,47 +22,10 @@ from retrieve.hybrid import Retriever
 from schemas.answer import AnswerStatus, ChatRequest, DeclineReason, Draft
 from schemas.index import SearchHit
 from schemas.tasks import IngestFile
+from tests.helpers.answers import GOOD, World, with_llm
 from tests.helpers.documents import write
 from tests.helpers.index import edge_index
-from tests.helpers.llm_double import ChatDouble, Reply, answer, chat_double, raw
-
-DOCS = {
-    "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n\n"
-    "Invoices are emailed on the first day of each month, listing every seat.\n",
-    "login.md": "# Sign-in\n\nAfter five failed sign-in attempts an account is locked for one "
-    "hour.\n\nReset a forgotten password from the link on the sign-in page.\n",
-    "shipping.md": "# Shipping\n\nParcels leave the warehouse within two business days.\n\n"
-    "Tracking numbers are emailed once the courier collects the parcel.\n",
-}
-
-
-@dataclass
-class World:
-    ctx: IngestContext
-    kb: Path
-    service: AnswerService
-
-    def ask(self, question: str, conversation: str | None = None) -> object:
-        return self.service.ask(ChatRequest(question=question, conversation_id=conversation))
-
-    def edit(self, name: str, text: str) -> None:
-        write(self.kb / name, text)
-        ingest_file(self.ctx, IngestFile(source="kb", rel_path=name))
-
-
-@pytest.fixture
-def world(ctx: IngestContext, kb: Path, tmp_path: Path, embedders: Embedders) -> Iterator[World]:
-    active = edge_index(tmp_path / "index", embedders)
-    ctx.indexer = Indexer(ctx.catalog, active)
-    for name, text in DOCS.items():
-        write(kb / name, text)
-        ingest_file(ctx, IngestFile(source="kb", rel_path=name))
-    bm25 = Bm25Encoder()
-    service = AnswerService(
-        ctx.catalog, Retriever(ctx.catalog, active), ExtractiveGenerator(bm25), bm25
-    )
-    yield World(ctx, kb, service)
-    active.close()
+from tests.helpers.llm_double import Reply, answer, chat_double, raw
 
 
 def test_a_covered_question_is_answered_citing_the_current_version(world: World) -> None:
@@ -226,28 +187,6 @@ def test_the_extractive_posture_answers_from_the_passages_instead(world: World) 
     assert answer.status is AnswerStatus.ANSWERED and answer.generator.startswith("extractive/")
     assert "five business days" in answer.text and "cash" not in answer.text
     assert [f.outcome for f in world.ctx.catalog.answers.failures()] == ["extractive"]
-
-
-GOOD = "Refunds reach the original card within five business days. [{billing}]"
-
-
-def with_llm(world: World, double: ChatDouble, timeout_s: float = 5.0) -> AnswerService:
-    service = world.service
-    llm = LlmGenerator(
-        double.url,
-        "test-model",
-        service.prompts["answer"],
-        service.prompts["repair"],
-        service.prompts["condense"],
-        timeout_s=timeout_s,
-    )
-    service.llm = service.condenser = llm
-    return service
-
-
-@pytest.fixture
-def prompts(world: World) -> None:
-    world.service.prompts = load_prompts()
 
 
 @pytest.mark.usefixtures("prompts")

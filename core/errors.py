@@ -40,6 +40,10 @@ class ConfigError(VerityError):
     """A setting is missing or wrong."""
 
 
+class NoCatalog(ConfigError):
+    """A command that reads the catalog found none where the settings point."""
+
+
 class CatalogError(VerityError):
     """The catalog database refused an operation."""
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from catalog import DATABASE_UNAVAILABLE, database_problem
-from core.errors import VerityError
+from core.errors import IndexBusy, VerityError
 from core.settings import Settings
 from schemas.admin import Role
 from verity.cli_ingest import (
@@ -28,6 +28,18 @@ from verity.cli_query import cmd_ask, cmd_eval, cmd_search
 from verity.cli_replay import add_command as add_replay_command
 from verity.cli_services import cmd_serve, cmd_watch, cmd_worker
 from verity.telemetry import configure, configure_logging
+
+#: What to use instead while a running service holds the embedded index (`ask` and `replay`
+#: go through its API by themselves).
+INSTEAD = {
+    "ingest": "The running service ingests what its watched folders hold: put the files there, "
+    "or upload them with POST /v1/documents (an owner key)",
+    "reindex": 'Ask the running service: POST /admin/reindex with {"doc_id"}, {"source"}, '
+    '{"all": true} or {"rebuild": true} (an admin key), then GET /admin/jobs/{job_id}',
+    "search": "Ask the running service: POST /v1/chat (each answer's citations are its hits)",
+    "eval": "Stop the service first, or evaluate with another VERITY_DATA_DIR",
+    "failures": "Replay it through the running service: POST /admin/dead-letters/{id}/replay",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, settings))
     except ValidationError as exc:
         print(f"verity: bad setting: {exc}", file=sys.stderr)
+        return 2
+    except IndexBusy as exc:
+        print(f"verity: {exc}. {INSTEAD.get(args.command, '')}".rstrip(), file=sys.stderr)
         return 2
     except VerityError as exc:
         print(f"verity: {exc}", file=sys.stderr)

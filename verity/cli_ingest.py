@@ -46,7 +46,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     service = submitting_service(settings)
     try:
         tasks = ingest_tasks(service, args.paths, args.source)
-        total = run_all(service, tasks)
+        total = run_all(service, tasks, ProgressLine("ingest", "files"))
     finally:
         service.close()
     print_summary(total, args.json)
@@ -94,11 +94,19 @@ def _source_of(service: IngestService, path: Path, source: str | None) -> tuple[
     return name, absolute.parent.resolve()
 
 
-def run_all(service: IngestService, tasks: list[Task]) -> TaskResult:
+def run_all(
+    service: IngestService, tasks: list[Task], progress: ProgressLine | None = None
+) -> TaskResult:
+    """Submit `tasks` and wait for them (`progress`: files done so far, each second)."""
     before = len(service.runner.results())
     for task in tasks:
         service.runner.submit(task)
-    return _collect(service, before)
+
+    def report() -> None:
+        if progress is not None and tasks:
+            progress(min(len(service.runner.results()) - before, len(tasks)), len(tasks))
+
+    return _collect(service, before, report)
 
 
 def _collect(
@@ -137,7 +145,7 @@ def print_summary(total: TaskResult, as_json: bool) -> None:
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     """`verity docs [--json]`."""
-    catalog = open_catalog(settings)
+    catalog = open_catalog(settings, must_exist=True)
     rows = [
         {
             "doc_id": s.document.doc_id,
@@ -168,7 +176,7 @@ def cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
         print(f"replayed dead letter {letter.letter_id} ({letter.task.kind})", file=sys.stderr)
         print_summary(total, args.json)
         return 0
-    catalog = open_catalog(settings)
+    catalog = open_catalog(settings, must_exist=True)
     try:
         if args.dead:
             rows = [d.model_dump(mode="json") for d in catalog.dead_letters.list(args.all)]
@@ -184,7 +192,7 @@ def cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_answers(args: argparse.Namespace, settings: Settings) -> int:
     """`verity answers [--status S] [--conversation ID] [--limit N] [--failures] [--json]`."""
-    catalog = open_catalog(settings)
+    catalog = open_catalog(settings, must_exist=True)
     try:
         if args.failures:
             failures = catalog.answers.failures(limit=args.limit)
@@ -276,7 +284,7 @@ class ProgressLine:
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     """`verity keys create --role R [--name N] [--source S]... | list | revoke ID`."""
-    catalog = open_catalog(settings)
+    catalog = open_catalog(settings, must_exist=args.keys_command != "create")
     try:
         if args.keys_command == "create":
             created = catalog.keys.create(Role(args.role), args.name, args.sources)

@@ -41,7 +41,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise UsageError(f"cannot ask that: {problems}") from exc
     try:
-        indexer = build_indexer(settings, open_catalog(settings))
+        indexer = build_indexer(settings, open_catalog(settings, must_exist=True))
     except IndexBusy:
         answer = _ask_running_service(settings, request)
     else:

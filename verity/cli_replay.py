@@ -33,7 +33,7 @@ def add_command(commands: Any) -> None:
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     """Replay one answer here, or through the running service that holds the index."""
     try:
-        indexer = build_indexer(settings, open_catalog(settings))
+        indexer = build_indexer(settings, open_catalog(settings, must_exist=True))
     except IndexBusy:
         report = _replay_by_service(settings, args.answer_id, args.now)
     else:

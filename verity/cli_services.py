@@ -71,7 +71,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             rebuild_in_background(indexer, settings.embedding_key)
         app = build_app(settings, service)
         host, port = args.host or settings.api_host, args.port or settings.api_port
-        logging.getLogger("verity").info("serving on http://%s:%d (docs: /docs)", host, port)
+        logging.getLogger("verity").info(
+            "serving on http://%s:%d (chat page: http://%s:%d/, API docs: /docs)",
+            host,
+            port,
+            host,
+            port,
+        )
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
         # handler that was there before it: make that one a no-op so the watcher, the parser
         # process and the index are closed below instead of the process dying mid-cleanup.

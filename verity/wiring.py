@@ -17,7 +17,7 @@ from answer.perimeter import Perimeter
 from answer.prompts import PROMPTS_DIR, Prompt, load_required, lock_problems
 from answer.service import AnswerPolicy, AnswerService
 from catalog import Catalog, database_problem
-from core.errors import CatalogError, ConfigError
+from core.errors import CatalogError, ConfigError, NoCatalog
 from core.model_ids import split_backend
 from core.ports import CollectionStore, Embedder, Fusion, TaskRunner
 from core.settings import Settings
@@ -43,8 +43,16 @@ MB = 1024 * 1024
 log = logging.getLogger(__name__)
 
 
-def open_catalog(settings: Settings) -> Catalog:
-    """The catalog at `settings.catalog_url`, migrated to the newest schema."""
+def open_catalog(settings: Settings, *, must_exist: bool = False) -> Catalog:
+    """The catalog at `settings.catalog_url`, migrated to the newest schema. `must_exist`
+    (commands that only read it): `NoCatalog` rather than an empty one in the wrong folder."""
+    embedded = settings.data_dir / "catalog.db"
+    if must_exist and not settings.database_url and not embedded.exists():
+        raise NoCatalog(
+            f"no catalog in {settings.data_dir.resolve()} (VERITY_DATA_DIR): nothing was "
+            "ingested there. Run this where the service's data folder is (or set "
+            "VERITY_DATA_DIR), or `verity ingest FOLDER` first"
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(settings.catalog_url)
     catalog.migrate()
@@ -239,7 +247,7 @@ def readiness(indexer: Indexer) -> dict[str, object]:
 
 def build_retriever(settings: Settings) -> Retriever:
     """A retriever over the catalog and the index (close with `close_retriever`)."""
-    return retriever_for(build_indexer(settings, open_catalog(settings)))
+    return retriever_for(build_indexer(settings, open_catalog(settings, must_exist=True)))
 
 
 def close_retriever(retriever: Retriever) -> None:

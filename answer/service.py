@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from answer.citations import Cited, cite
-from answer.condense import Condensed, TurnKind, condense
+from answer.condense import Condensed, TurnKind, condense, strip_switch_cue
 from answer.evidence import EvidenceFinder
 from answer.guard import instruction_warnings
 from answer.perimeter import Perimeter
@@ -184,9 +184,9 @@ class AnswerService:
         )
         work.retrievals = answer.retrievals
         draft = None
-        if hits and record.excerpt is not None:
+        if hits:  # with hits, a draft was always drawn (older records: with the question)
             embedder = self.retriever.active.embedders.get(answer.embedding_model)
-            excerpt = record.excerpt
+            excerpt = record.excerpt or _excerpt_of_older(record)
             draft = self.extractive.generate(excerpt.question, hits, embedder, excerpt.avoided)
             work.excerpt = excerpt
             self._attempt(work, self.extractive, None, draft)
@@ -505,3 +505,11 @@ def _recorded_perimeter(record: AuditRecord, current: Perimeter) -> Perimeter:
         recorded.get("decline_below", current.decline_below),
         recorded.get("escalate_below", current.escalate_below),
     )
+
+
+def _excerpt_of_older(record: AuditRecord) -> ExcerptInput:
+    """What an audit record from before `excerpt` was kept most likely drew with: the query
+    for a follow-up, else the question without its topic-switch cue."""
+    if record.turn_kind == TurnKind.FOLLOW_UP.value:
+        return ExcerptInput(question=record.answer.query)
+    return ExcerptInput(question=strip_switch_cue(record.question)[0])

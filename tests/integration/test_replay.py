@@ -147,6 +147,21 @@ def test_an_llm_answer_is_generated_again_and_a_bad_reply_is_reported_not_record
     assert world.ctx.catalog.answers.failures() == []  # the replay's refusal is its report
 
 
+def test_a_record_from_before_the_excerpt_was_kept_replays_with_its_question(
+    world: World,
+) -> None:
+    first, follow_up = ask_session(
+        world, ["My account got locked after failed sign-ins", "how long does that last?"]
+    )
+    for original in (first, follow_up):
+        record = world.ctx.catalog.answers.audit(original.answer_id)
+        assert record is not None and record.excerpt is not None
+        older = record.model_copy(update={"excerpt": None})
+        hits, _ = recorded_hits(world.ctx.catalog, older)
+        again = world.service.answer_again(older, hits)
+        assert compare(original, again) == [], original.text
+
+
 def test_an_unknown_answer_is_not_found(world: World) -> None:
     with pytest.raises(NotFound, match="no answer 'nope'"):
         replay(world.service, "nope")

@@ -527,6 +527,10 @@ def test_an_unreachable_qdrant_server_is_one_clear_line_not_a_traceback(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("VERITY_QDRANT_URL", f"http://127.0.0.1:{port}")
+    (tmp_path / "data").mkdir()
+    catalog = Catalog(f"sqlite:///{tmp_path / 'data' / 'catalog.db'}")
+    catalog.migrate()  # a catalog exists: the index is what cannot be reached
+    catalog.close()
     run = verity(tmp_path, "search", "refunds", check=False)
     assert run.returncode == 2
     assert "verity: the Qdrant server (VERITY_QDRANT_URL) cannot be reached" in run.stderr

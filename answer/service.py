@@ -381,6 +381,12 @@ class AnswerService:
         assert work.retrieval is not None
         valid = not check_draft(evidence, work.retrieval.hits, self.sparse)
         extractive = self.policy.on_invalid == "extractive" and valid
+        if work.keep:  # a replay records nothing: the differences are its report
+            self._record_failure(work, "extractive" if extractive else "declined")
+        return self._use(work, self.extractive, evidence) if extractive else None
+
+    def _record_failure(self, work: _Work, outcome: str) -> None:
+        """Persist the refused generation, count it, alert and log it."""
         failure = AnswerFailure(
             created_at=datetime.now(UTC),
             answer_id=work.answer_id,
@@ -388,10 +394,8 @@ class AnswerService:
             reason="; ".join(work.attempts[-1].problems),
             question=work.request.question,
             attempts=work.attempts,
-            outcome="extractive" if extractive else "declined",
+            outcome=outcome,
         )
-        if not work.keep:  # a replay: the differences are its report
-            return self._use(work, self.extractive, evidence) if extractive else None
         self.catalog.answers.fail(failure)
         ANSWER_FAILURES.labels(failure.outcome).inc()
         raise_alert(
@@ -408,7 +412,6 @@ class AnswerService:
             failure.reason,
             failure.outcome,
         )
-        return self._use(work, self.extractive, evidence) if extractive else None
 
     def _snapshot_holds(self, work: _Work, cited: Cited) -> bool:
         """True when every version the draft cites is still current (else it is redone)."""

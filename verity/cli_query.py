@@ -17,6 +17,7 @@ from retrieve.evaluate import evaluate, load_questions, relative_to_corpus, to_j
 from schemas.answer import Answer, ChatRequest, SearchFilters
 from schemas.tasks import TaskResult
 from verity.cli_ingest import UsageError, ingest_tasks, run_all, summary_of
+from verity.cli_remote import call_service
 from verity.wiring import (
     IngestService,
     build_answer_service,
@@ -66,23 +67,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask_running_service(settings: Settings, request: ChatRequest) -> Answer:
     """The embedded index belongs to a running `verity up`: ask it over HTTP instead."""
-    import urllib.error
-    import urllib.request
-
-    url = f"http://{settings.api_host}:{settings.api_port}/v1/chat"
     body = request.model_dump_json(exclude_none=True).encode()
-    post = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(post, timeout=60) as response:
-            return Answer.model_validate_json(response.read())
-    except urllib.error.HTTPError as exc:  # the service answered with a problem
-        detail = json.loads(exc.read() or b"{}").get("detail", exc.reason)
-        raise UsageError(f"the service refused: {detail}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise UsageError(
-            f"the index is held by another Verity process and its API at {url} does not "
-            f"answer ({exc}); stop that process or start it with `verity up`"
-        ) from exc
+    return Answer.model_validate_json(call_service(settings, "/v1/chat", body))
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,12 +6,13 @@ import argparse
 import difflib
 import json
 from typing import Any
+from urllib.parse import quote
 
 from answer.replay import replay
 from core.errors import IndexBusy
 from core.settings import Settings
 from schemas.replay import Difference, ReplayReport
-from verity.cli_ingest import UsageError
+from verity.cli_remote import call_service
 from verity.wiring import build_answer_service, build_indexer, open_catalog
 
 
@@ -82,17 +83,5 @@ def _cited(citations: list[dict[str, Any]]) -> str:
 
 def _replay_by_service(settings: Settings, answer_id: str, now: bool) -> ReplayReport:
     """The embedded index belongs to a running `verity up`: replay there over HTTP."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    path = f"/admin/answers/{urllib.parse.quote(answer_id, safe='')}/replay"
-    url = f"http://{settings.api_host}:{settings.api_port}{path}?now={str(now).lower()}"
-    try:
-        with urllib.request.urlopen(url, timeout=120) as response:
-            return ReplayReport.model_validate_json(response.read())
-    except urllib.error.HTTPError as exc:  # the service answered with a problem
-        detail = json.loads(exc.read() or b"{}").get("detail", exc.reason)
-        raise UsageError(f"the service refused (GET {path}): {detail}") from exc
-    except urllib.error.URLError as exc:
-        raise UsageError(f"the index is busy and no service answers at {url}: {exc}") from exc
+    path = f"/admin/answers/{quote(answer_id, safe='')}/replay?now={str(now).lower()}"
+    return ReplayReport.model_validate_json(call_service(settings, path, timeout_s=120))

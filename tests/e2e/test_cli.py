@@ -48,6 +48,13 @@ def verity(tmp_path: Path, *args: str, check: bool = True) -> subprocess.Complet
     return run
 
 
+def in_process(monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
+    """The environment `verity()` gives its subprocess, for `main()` called in this one."""
+    monkeypatch.setenv("VERITY_DATA_DIR", str(data))
+    monkeypatch.setenv("VERITY_SETTLE_S", "0")
+    monkeypatch.delenv("VERITY_DATABASE_URL", raising=False)
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     root = tmp_path / "help"
@@ -432,9 +439,7 @@ def test_replay_shows_an_answer_is_reproducible_or_what_changed(
 ) -> None:
     root = tmp_path / "kb"
     write(root / "billing.md", "# Billing\n\nRefunds reach the original card within five days.")
-    monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VERITY_SETTLE_S", "0")
-    monkeypatch.delenv("VERITY_DATABASE_URL", raising=False)
+    in_process(monkeypatch, tmp_path / "data")
     assert main(["ingest", str(root), "--source", "kb"]) == 0
     capsys.readouterr()
     assert main(["ask", "How long do refunds take?", "--json"]) == 0
@@ -461,8 +466,7 @@ def test_read_commands_without_a_catalog_say_so_and_create_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "elsewhere" / ".verity"
-    monkeypatch.setenv("VERITY_DATA_DIR", str(data))
-    monkeypatch.delenv("VERITY_DATABASE_URL", raising=False)
+    in_process(monkeypatch, data)
     for command in (
         ["docs"],
         ["failures"],
@@ -485,9 +489,7 @@ def test_ingest_reports_progress_on_stderr(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VERITY_SETTLE_S", "0")
-    monkeypatch.delenv("VERITY_DATABASE_URL", raising=False)
+    in_process(monkeypatch, tmp_path / "data")
     assert main(["ingest", str(folder), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["documents"] == 5

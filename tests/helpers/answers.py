@@ -49,14 +49,19 @@ class World:
 
 
 def answer_world(
-    ctx: IngestContext, kb: Path, folder: Path, embedders: Embedders
+    ctx: IngestContext,
+    kb: Path,
+    folder: Path,
+    embedders: Embedders,
+    docs: dict[str, str] | None = None,
 ) -> Iterator[World]:
-    """`DOCS` ingested and indexed (the index under `folder`), and an extractive service."""
+    """`docs` (default `DOCS`) ingested, each a first version, and indexed (the index under
+    `folder`), and an extractive service."""
     active = edge_index(folder / "index", embedders)
     ctx.indexer = Indexer(ctx.catalog, active)
-    for name, text in DOCS.items():
+    for name, text in (DOCS if docs is None else docs).items():
         write(kb / name, text)
-        ingest_file(ctx, IngestFile(source="kb", rel_path=name))
+        assert ingest_file(ctx, IngestFile(source="kb", rel_path=name)).versions_created == 1
     bm25 = Bm25Encoder()
     service = AnswerService(
         ctx.catalog, Retriever(ctx.catalog, active), ExtractiveGenerator(bm25), bm25

@@ -10,17 +10,11 @@ from pathlib import Path
 import pytest
 
 from answer.evaluate_sessions import markup_in
-from answer.extractive import ExtractiveGenerator
 from answer.service import AnswerService
 from index.active import Embedders
-from index.indexer import Indexer
-from index.sparse import Bm25Encoder
-from ingest.tasks import IngestContext, ingest_file
-from retrieve.hybrid import Retriever
+from ingest.tasks import IngestContext
 from schemas.answer import Answer, AnswerStatus, ChatRequest
-from schemas.tasks import IngestFile
-from tests.helpers.documents import write
-from tests.helpers.index import edge_index
+from tests.helpers.answers import answer_world
 
 ACCOUNTS_RST = """\
 .. _accounts:
@@ -87,16 +81,8 @@ DOCS = {"accounts.rst": ACCOUNTS_RST, "billing.md": BILLING_MD, "shipping.md": S
 def service(
     ctx: IngestContext, kb: Path, tmp_path: Path, embedders: Embedders
 ) -> Iterator[AnswerService]:
-    active = edge_index(tmp_path / "index", embedders)
-    ctx.indexer = Indexer(ctx.catalog, active)
-    for name, text in DOCS.items():
-        write(kb / name, text)
-        assert ingest_file(ctx, IngestFile(source="kb", rel_path=name)).versions_created == 1
-    bm25 = Bm25Encoder()
-    yield AnswerService(
-        ctx.catalog, Retriever(ctx.catalog, active), ExtractiveGenerator(bm25), bm25
-    )
-    active.close()
+    for world in answer_world(ctx, kb, tmp_path, embedders, DOCS):
+        yield world.service
 
 
 def ask(service: AnswerService, question: str, conversation: str | None = None) -> Answer:

@@ -9,6 +9,9 @@ Delivery is at-least-once and every task is idempotent, so a repeat is harmless:
 - every delivery is counted (`Deliveries`): a message delivered `max_deliveries` times
   without finishing (it kills its worker) is dead-lettered instead of looping;
 - a per-document lock, so two workers never index two versions of one document at once;
+- a task's result is remembered under its id: a second delivery of a finished task (a message
+  Redis restored while its first delivery was still running, a task the runner sent again)
+  returns the first delivery's result instead of overwriting it with "unchanged";
 - any error raised by a task is retried with exponential backoff; after the last retry the
   task becomes a dead letter (file-level problems such as a corrupt PDF never get here: the
   task functions record them as ingest failures);
@@ -48,6 +51,7 @@ BROKER_DOWN = (redis.ConnectionError, redis.TimeoutError, KombuOperationalError)
 TASKS: TypeAdapter[Task] = TypeAdapter(Task)
 MAX_DEFERRALS = 40  # a file still being written: tried again this often, `settle_s` apart
 LOCK_WAIT_S = 5.0
+RESULT_TTL_S = 24 * 3600  # results kept in the backend, and remembered against repeats
 
 ContextFactory = Callable[[], IngestContext]
 
@@ -74,7 +78,7 @@ def create_app(settings: Settings, context: ContextFactory | None = None) -> Cel
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
-        result_expires=24 * 3600,
+        result_expires=RESULT_TTL_S,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout_s,
@@ -172,7 +176,15 @@ class WorkerSide:
             with deliveries.document_lock(name, self.settings.lock_ttl_s, LOCK_WAIT_S) as held:
                 if not held:
                     raise ConcurrentUpdate(f"{name} is being indexed by another worker")
+                earlier = deliveries.recall(request.id)
+                if earlier is not None:
+                    log.info("task %s: a repeat of a finished task; result kept", request.id)
+                    return earlier
                 result = run_task(self.context(), task)
+                if not result.deferred:
+                    answer = result.model_dump(mode="json")
+                    deliveries.remember(request.id, answer, RESULT_TTL_S)
+                    return answer
         except ConcurrentUpdate as exc:
             log.info("task %s: %s; again in a moment", request.id, exc)
             raise request_task.retry(countdown=0.5) from exc
@@ -189,7 +201,7 @@ class WorkerSide:
             ) from exc
         finally:  # this delivery ended (in a result, a retry or a dead letter): not a crash
             deliveries.finished(key)
-        if result.deferred and deferrals < MAX_DEFERRALS:
+        if deferrals < MAX_DEFERRALS:  # deferred: the file is still being written
             raise request_task.retry(
                 args=[payload, deferrals + 1, failures], countdown=max(self.settings.settle_s, 0.25)
             )

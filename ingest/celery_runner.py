@@ -7,7 +7,9 @@ find the change again even if this process died meanwhile: the folder is the tru
 Nor is a task a worker was killed while taking: kombu's Redis transport pops a message
 from the queue before it records it as unacknowledged, so a SIGKILL between the two loses
 it. A task still unfinished long after the visibility timeout, and found neither in the queue
-nor among the unacknowledged messages, is sent again (tasks are idempotent).
+nor among the unacknowledged messages, is sent again under its own id (tasks are idempotent,
+and a worker answers a repeat of a finished task with its first result: if the original turns
+up after all, the runner still reads one result, the one that did the work).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class CeleryRunner:
         self._rescue_after_s = rescue_after_s or 2 * visibility + 5
         self._sent: dict[str, _Sent] = {}
         self._scanned_at = float("-inf")
-        self._outbox: deque[Task] = deque()
+        self._outbox: deque[tuple[Task, str | None]] = deque()  # a task, its id if it had one
         self._results: deque[TaskResult] = deque(maxlen=keep_results)
         self._lock = threading.Lock()
         self._collecting = threading.Lock()
@@ -72,7 +74,7 @@ class CeleryRunner:
             raise RuntimeError("runner is closed")
         with self._lock:
             if self._outbox or not self._send(task):
-                self._outbox.append(task)
+                self._outbox.append((task, None))
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until every submitted task has been sent and has finished; False on timeout."""
@@ -121,9 +123,11 @@ class CeleryRunner:
                     len(self._outbox),
                 )
 
-    def _send(self, task: Task) -> bool:
+    def _send(self, task: Task, task_id: str | None = None) -> bool:
         try:
-            result = self.app.send_task(TASK_NAME, args=[task.model_dump(mode="json")])
+            result = self.app.send_task(
+                TASK_NAME, args=[task.model_dump(mode="json")], task_id=task_id
+            )
         except Exception as exc:  # kombu's OperationalError, redis' ConnectionError, …
             log.warning("the broker is unreachable (%s); %s kept to resend", exc, task)
             return False
@@ -132,7 +136,7 @@ class CeleryRunner:
 
     def _flush(self) -> None:
         with self._lock:
-            while self._outbox and self._send(self._outbox[0]):
+            while self._outbox and self._send(*self._outbox[0]):
                 self._outbox.popleft()
 
     def _collect(self) -> None:
@@ -184,8 +188,9 @@ class CeleryRunner:
                 continue
             log.warning("task %s (%s) was lost by the broker; sent again", task_id, entry.task)
             with self._lock:
-                if self._sent.pop(task_id, None) is not None and not self._send(entry.task):
-                    self._outbox.append(entry.task)
+                if task_id in self._sent and not self._send(entry.task, task_id):
+                    self._sent.pop(task_id)
+                    self._outbox.append((entry.task, task_id))
 
     def _held_by_broker(self) -> bytes | None:
         """Every message the broker holds (queued or unacknowledged), as one byte string."""

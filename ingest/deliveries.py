@@ -1,14 +1,17 @@
 """At-least-once bookkeeping on Redis, beside the broker: how often a task message has been
 delivered (a worker that dies mid-task gets it again; a message that kills every worker must
-stop coming back), and a per-document lock so two workers never index one document at once.
+stop coming back), a per-document lock so two workers never index one document at once, and
+the result of each finished task, so that a repeat delivery of it reports what the first did.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import redis
 
@@ -48,6 +51,15 @@ class Deliveries:
     def finished(self, key: str) -> None:
         """The message was handled: forget its count."""
         self.client.delete(f"{self.prefix}:deliveries:{key}")
+
+    def remember(self, task_id: str, result: dict[str, Any], ttl_s: float) -> None:
+        """Keep the result of the finished task `task_id` for `ttl_s` seconds."""
+        self.client.set(f"{self.prefix}:done:{task_id}", json.dumps(result), ex=int(ttl_s))
+
+    def recall(self, task_id: str) -> dict[str, Any] | None:
+        """The result `task_id` finished with, if it has finished (and is still remembered)."""
+        raw = self.client.get(f"{self.prefix}:done:{task_id}")
+        return None if raw is None else dict(json.loads(raw))
 
     @contextmanager
     def document_lock(self, name: str, ttl_s: float, wait_s: float) -> Iterator[bool]:

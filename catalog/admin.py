@@ -15,7 +15,16 @@ from sqlalchemy.exc import IntegrityError
 
 from catalog.tables import api_keys, job_items, jobs
 from core.errors import ConfigError, NotFound
-from schemas.admin import ApiKey, Job, JobError, JobStatus, NewApiKey, ReindexRequest, Role
+from schemas.admin import (
+    ApiKey,
+    GateReport,
+    Job,
+    JobError,
+    JobStatus,
+    NewApiKey,
+    ReindexRequest,
+    Role,
+)
 
 KEY_PREFIX = "vk"
 
@@ -170,6 +179,15 @@ class Jobs:
                         job_id=job_id, item=stage, error=error, finished_at=now
                     )
                 )
+
+    def compared(self, job_id: str, report: GateReport) -> None:
+        """Keep a gated rebuild's comparison on its job."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.job_id == job_id)
+                .values(comparison=report.model_dump(mode="json"), updated_at=datetime.now(UTC))
+            )
 
     def get(self, job_id: str) -> Job:
         """One job with its errors (`NotFound` if there is none)."""

@@ -238,6 +238,7 @@ jobs = Table(
     Column("stage", String(200), nullable=False),
     Column("done", Integer, nullable=False),
     Column("total", Integer, nullable=False),
+    Column("comparison", JSON, nullable=True),  # a gated rebuild: GateReport
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -6,7 +6,8 @@ VerityError
 │   ├── ConcurrentUpdate        someone else committed this document first
 │   └── SourceConflict          a source name already belongs to another folder
 ├── VectorIndexError            the vector index refused or does not fit the model
-│   └── IndexBusy               another process holds the embedded index
+│   ├── IndexBusy               another process holds the embedded index
+│   └── RolloverRefused         a gated rebuild retrieved worse than the live collection
 ├── GeneratorUnavailable        the answer generator (an LLM endpoint) did not answer in time
 ├── NotFound                    an answer or conversation id that does not exist
 ├── Unauthorized                no API key, or one that is unknown or revoked
@@ -62,6 +63,10 @@ class VectorIndexError(VerityError):
 
 class IndexBusy(VectorIndexError):
     """Another process holds the embedded index directory."""
+
+
+class RolloverRefused(VectorIndexError):
+    """A gated rebuild was not swapped in: it retrieved the gate's questions worse."""
 
 
 class NotFound(VerityError):

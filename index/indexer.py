@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from catalog import Catalog
 from catalog.store import utc_now
-from core.errors import IndexBusy
+from core.errors import IndexBusy, RolloverRefused
 from core.ports import CollectionSpec
 from index.active import ActiveIndex, Collection, open_collection
 from index.sparse import Bm25Encoder
@@ -30,6 +31,8 @@ from index.sync import (
 log = logging.getLogger(__name__)
 # Catalog timestamps come from each writer's clock: look back this far past a catch-up.
 CLOCK_SKEW = timedelta(seconds=5)
+#: Judges a rebuilt collection against the live one before the swap: True lets it in.
+Approve = Callable[[Collection, Collection], bool]
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,18 @@ class Indexer:
             return collection.index.optimize()
 
     def rebuild(
-        self, model_id: str | None = None, progress: Progress | None = None
+        self,
+        model_id: str | None = None,
+        progress: Progress | None = None,
+        approve: Approve | None = None,
     ) -> RebuildReport:
         """Build a new collection from the catalog's stored chunk texts (no re-parsing) with
         `model_id` (default: the active model), then swap it in and drop the old one.
 
         Queries and edits go on against the old collection meanwhile; only the final
-        catch-up and the swap hold the write lock.
+        catch-up and the swap hold the write lock. `approve(live, built)`, if given, judges
+        the built collection before the swap: refused (`RolloverRefused`), it is dropped and
+        the live one stays.
         """
         if not self._rebuilding.acquire(blocking=False):
             raise IndexBusy("a rebuild is already running; wait for it to finish")
@@ -101,6 +109,13 @@ class Indexer:
             try:
                 built = sync_collection(self.catalog, target, progress)
                 target.index.optimize()  # the new collection goes live with its HNSW built
+                if approve is not None:
+                    with self.active.use() as live:
+                        if not approve(live, target):
+                            raise RolloverRefused(
+                                f"{target.spec.name} ({target.spec.embedding_model}) was not "
+                                f"swapped in: {live.spec.name} keeps serving"
+                            )
                 with self._writing:
                     since = utc_now() - CLOCK_SKEW
                     caught_up = sync_collection(self.catalog, target)

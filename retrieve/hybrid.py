@@ -84,10 +84,26 @@ class Retriever:
     def _search(
         self, query: str, k: int, mode: SearchMode, source: str | None, doc_id: str | None
     ) -> tuple[Collection, list[SearchHit]]:
-        with self.active.use() as collection:  # one collection, embedded by its own model
-            dense = collection.embedder.embed([query])[0] if mode != "sparse" else None
-            sparse = collection.sparse.encode_query(query) if mode != "dense" else None
-            raw = collection.index.search(
-                dense, sparse, limit=k * self.overfetch, mode=mode, source=source, doc_id=doc_id
+        with self.active.use() as collection:
+            raw = search_collection(
+                collection, query, k * self.overfetch, mode, source=source, doc_id=doc_id
             )
         return collection, raw
+
+
+def search_collection(
+    collection: Collection,
+    query: str,
+    limit: int,
+    mode: SearchMode,
+    *,
+    source: str | None = None,
+    doc_id: str | None = None,
+) -> list[SearchHit]:
+    """The index's raw hits in one collection, the query embedded by the collection's own model
+    (current or not: the caller filters)."""
+    dense = collection.embedder.embed([query])[0] if mode != "sparse" else None
+    sparse = collection.sparse.encode_query(query) if mode != "dense" else None
+    return collection.index.search(
+        dense, sparse, limit=limit, mode=mode, source=source, doc_id=doc_id
+    )

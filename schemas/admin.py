@@ -66,8 +66,53 @@ _ONE_SCOPE: JsonDict = {
             ]
         },
         {"anyOf": [{"not": _given("embedding_model", {"type": "string"})}, _REBUILD]},
+        {"anyOf": [{"not": _given("gate", {"type": "object"})}, _REBUILD]},
     ]
 }
+
+
+class GateQuestion(BaseModel):
+    """A question the team knows the answer's documents of."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    question: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    relevant_doc_ids: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        description="the documents that answer it: document ids, or paths inside their source",
+    )
+
+
+class RolloverGate(BaseModel):
+    """The questions a rebuild is judged on, and how much worse it may be."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    questions: list[GateQuestion] = Field(min_length=1, max_length=5000)
+    margin: float = Field(
+        default=0.01, ge=0.0, le=1.0, description="largest nDCG@10 drop allowed, per search mode"
+    )
+
+
+class GateFigures(BaseModel):
+    """One collection's retrieval of the gate's questions."""
+
+    collection: str
+    embedding_model: str
+    ndcg_at_10: dict[str, float] = Field(description="per search mode: hybrid, dense")
+    recall_at_10: dict[str, float]
+
+
+class GateReport(BaseModel):
+    """The live collection and the rebuilt one, compared on the gate's questions."""
+
+    questions: int
+    margin: float
+    old: GateFigures
+    new: GateFigures
+    passed: bool
+    verdict: str
 
 
 class ReindexRequest(BaseModel):
@@ -80,6 +125,11 @@ class ReindexRequest(BaseModel):
     all: bool = False
     rebuild: bool = False
     embedding_model: str | None = Field(default=None, min_length=1, max_length=300)
+    gate: RolloverGate | None = Field(
+        default=None,
+        description="with rebuild: swap in the new collection only if it retrieves these "
+        "questions about as well as the live one",
+    )
 
     @model_validator(mode="after")
     def _one_scope(self) -> ReindexRequest:
@@ -88,6 +138,8 @@ class ReindexRequest(BaseModel):
             raise ValueError("give exactly one of doc_id, source, all: true, rebuild: true")
         if self.embedding_model is not None and not self.rebuild:
             raise ValueError("embedding_model goes with rebuild: true")
+        if self.gate is not None and not self.rebuild:
+            raise ValueError("gate goes with rebuild: true")
         return self
 
     @property
@@ -96,7 +148,8 @@ class ReindexRequest(BaseModel):
         return "rebuild" if self.rebuild else "reindex"
 
 
-JobStatus = Literal["queued", "running", "done", "failed"]
+#: `refused`: a gated rebuild the gate turned down (the live collection kept serving).
+JobStatus = Literal["queued", "running", "done", "failed", "refused"]
 
 
 class JobError(BaseModel):
@@ -117,6 +170,9 @@ class Job(BaseModel):
     done: int
     total: int
     errors: list[JobError] = Field(default_factory=list)
+    comparison: GateReport | None = Field(
+        default=None, description="a gated rebuild: the collections compared"
+    )
     created_at: datetime
     updated_at: datetime
 

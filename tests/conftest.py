@@ -26,7 +26,7 @@ from index.sparse import Bm25Encoder
 from ingest.chunking import ChunkPolicy
 from ingest.parsing import ParserPool
 from ingest.tasks import IngestContext, Limits
-from tests.helpers.models import projected_model
+from tests.helpers.models import projected_model, truncated_model
 
 PG_ADMIN_URL = os.environ.get(
     "VERITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -117,6 +117,12 @@ def embedders(embedder: SentenceTransformerEmbedder) -> Embedders:
 def other_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The id (a local folder) of a second real model: MiniLM projected to 96 dimensions."""
     return str(projected_model(tmp_path_factory.mktemp("models") / "minilm-96"))
+
+
+@pytest.fixture(scope="session")
+def worse_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The id (a local folder) of a deliberately worse model: MiniLM reading three tokens."""
+    return str(truncated_model(tmp_path_factory.mktemp("models") / "minilm-3-tokens"))
 
 
 @pytest.fixture(scope="session")

@@ -126,6 +126,19 @@ def _parser() -> argparse.ArgumentParser:
         help="with --rebuild: the embedding model, optionally with its runtime "
         "(ID, ID#onnx, ID#onnx-int8; default: VERITY_EMBEDDING_MODEL + VERITY_EMBEDDING_BACKEND)",
     )
+    reindex.add_argument(
+        "--gate",
+        type=Path,
+        metavar="QUESTIONS",
+        help="with --rebuild: a JSONL file of questions with relevant_doc_ids; the new "
+        "collection is swapped in only if it retrieves them about as well (exit 1 if not)",
+    )
+    reindex.add_argument(
+        "--gate-margin",
+        type=float,
+        default=0.01,
+        help="with --gate: the largest nDCG@10 drop allowed, hybrid and dense (default 0.01)",
+    )
     reindex.add_argument("--json", action="store_true")
     reindex.set_defaults(handler=cmd_reindex)
 

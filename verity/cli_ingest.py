@@ -11,12 +11,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.errors import VerityError
+from core.errors import RolloverRefused, VerityError
 from core.settings import Settings
 from ingest.jobs import replay_dead_letter, start_reindex
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
-from schemas.admin import ReindexRequest, Role
+from retrieve.gate import gated, load_gate
+from schemas.admin import GateReport, ReindexRequest, Role, RolloverGate
 from schemas.tasks import IngestFile, Reindex, Task, TaskResult
 from verity.wiring import (
     IngestService,
@@ -222,8 +223,11 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     """`verity reindex --doc ID | --source NAME | --all | --rebuild [--model ID]`."""
     if args.model and not args.rebuild:
         raise UsageError("--model goes with --rebuild")
+    if args.gate and not args.rebuild:
+        raise UsageError("--gate goes with --rebuild")
     if args.rebuild:
-        return _rebuild(settings, args.model or settings.embedding_key, args.json)
+        gate = load_gate(args.gate, args.gate_margin) if args.gate else None
+        return _rebuild(settings, args.model or settings.embedding_key, args.json, gate)
     service = submitting_service(settings)
     try:
         request = ReindexRequest(doc_id=args.doc, source=args.source, all=args.all)
@@ -242,15 +246,28 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _rebuild(settings: Settings, model_id: str, as_json: bool) -> int:
+def _rebuild(
+    settings: Settings, model_id: str, as_json: bool, gate: RolloverGate | None = None
+) -> int:
+    compared: list[GateReport] = []
+    approve = None
+    if gate is not None:
+        approve = gated(gate, compared.append, lambda: _judging(len(gate.questions)))
     service = build_ingest(settings)
     try:
         indexer = service.context.indexer
         assert indexer is not None
         started = time.perf_counter()
-        report = indexer.rebuild(model_id, progress=ProgressLine("rebuild", "documents"))
+        report = indexer.rebuild(
+            model_id, progress=ProgressLine("rebuild", "documents"), approve=approve
+        )
+    except RolloverRefused:
+        _print_comparison(compared[0], as_json)
+        return 1
     finally:
         service.close()
+    if compared:
+        _print_comparison(compared[0], as_json)
     summary = {
         "old_collection": report.old.name,
         "new_collection": report.new.name,
@@ -266,6 +283,24 @@ def _rebuild(settings: Settings, model_id: str, as_json: bool) -> int:
     else:
         print(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items()))
     return 0
+
+
+def _judging(questions: int) -> None:
+    print(f"rebuild: judging both collections on {questions} gate questions", file=sys.stderr)
+
+
+def _print_comparison(report: GateReport, as_json: bool) -> None:
+    """The gate's table (or its JSON), then its verdict."""
+    if as_json:
+        print(report.model_dump_json())
+        return
+    print(f"gate: {report.questions} questions, margin {report.margin:g}")
+    for label, figures in (("live", report.old), ("rebuilt", report.new)):
+        modes = ", ".join(
+            f"{mode} nDCG@10 {value:.4f}" for mode, value in figures.ndcg_at_10.items()
+        )
+        print(f"  {label:8} {figures.collection} ({figures.embedding_model}): {modes}")
+    print(f"gate {report.verdict}")
 
 
 class ProgressLine:

@@ -17,7 +17,8 @@ from answer.perimeter import Perimeter
 from answer.prompts import PROMPTS_DIR, Prompt, load_required, lock_problems
 from answer.service import AnswerPolicy, AnswerService
 from catalog import Catalog, database_problem
-from core.errors import CatalogError, ConfigError, NoCatalog
+from catalog.admin import Jobs
+from core.errors import CatalogError, ConfigError, NoCatalog, RolloverRefused
 from core.model_ids import split_backend
 from core.ports import CollectionStore, Embedder, Fusion, TaskRunner
 from core.settings import Settings
@@ -32,7 +33,9 @@ from ingest.reconcile import plan
 from ingest.runner import InProcessRunner
 from ingest.tasks import IngestContext, Limits, run_task
 from ingest.watcher import FolderWatcher
+from retrieve.gate import gated
 from retrieve.hybrid import Retriever
+from schemas.admin import GateReport
 from schemas.tasks import SyncIndex
 
 if TYPE_CHECKING:
@@ -139,9 +142,26 @@ def rebuild_in_background(
         if job_id is not None and (done == total or done % max(1, total // 50) == 0):
             jobs.progress(job_id, stage="filling the new collection", done=done, total=total)
 
+    gate = jobs.get(job_id).request.gate if job_id is not None else None
+    approve = None
+    if gate is not None and job_id is not None:
+        job = job_id
+
+        def keep(report: GateReport) -> None:
+            jobs.compared(job, report)
+
+        approve = gated(gate, keep, lambda: _judging(jobs, job, len(gate.questions)))
+
     def run() -> None:
         try:
-            report = indexer.rebuild(model_id, progress=progress)
+            report = indexer.rebuild(model_id, progress=progress, approve=approve)
+        except RolloverRefused as exc:  # the live collection keeps serving; the job says why
+            log.warning("rebuild for %s refused by its gate: %s", model_id, exc)
+            assert job_id is not None
+            job = jobs.get(job_id)
+            verdict = job.comparison.verdict if job.comparison else str(exc)
+            jobs.progress(job_id, stage=verdict, done=job.total, total=job.total, status="refused")
+            return
         except Exception as exc:  # the old collection stays active; the job says why
             log.exception("rebuild for %s failed; the old collection stays active", model_id)
             if job_id is not None:
@@ -164,6 +184,12 @@ def rebuild_in_background(
     thread = threading.Thread(target=run, name="verity-rebuild", daemon=True)
     thread.start()
     return thread
+
+
+def _judging(jobs: Jobs, job_id: str, questions: int) -> None:
+    job = jobs.get(job_id)
+    stage = f"judging both collections on {questions} gate questions"
+    jobs.progress(job_id, stage=stage, done=job.done, total=job.total)
 
 
 def _log_progress(done: int, total: int) -> None:

@@ -503,6 +503,43 @@ def test_a_rebuild_job_swaps_the_collection_and_a_second_one_is_a_conflict(
     assert busy.status_code == 409
 
 
+def test_a_gated_rebuild_to_a_worse_model_is_refused_and_the_job_keeps_the_comparison(
+    served: Served, worse_model: str
+) -> None:
+    admin = served.as_(Role.ADMIN)
+    before = served.client.get("/readyz").json()["collection"]
+    gate = {
+        "questions": [
+            {"question": "When will I get my money back?", "relevant_doc_ids": ["billing.md"]},
+            {
+                "question": "I typed the wrong password too often and cannot get in",
+                "relevant_doc_ids": ["kb/login.md"],
+            },
+        ]
+    }
+    body = {"rebuild": True, "embedding_model": worse_model, "gate": gate}
+    job = served.client.post("/admin/reindex", json=body, headers=admin).json()
+    deadline = time.monotonic() + 120
+    while (state := served.client.get(f"/admin/jobs/{job['job_id']}", headers=admin).json())[
+        "status"
+    ] in ("queued", "running"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+    assert state["status"] == "refused", state
+    comparison = state["comparison"]
+    assert state["stage"] == comparison["verdict"] and comparison["verdict"].startswith("refused")
+    assert comparison["old"]["collection"] == before
+    assert comparison["new"]["embedding_model"] == worse_model
+    assert comparison["new"]["ndcg_at_10"]["dense"] < comparison["old"]["ndcg_at_10"]["dense"]
+    assert served.client.get("/readyz").json()["collection"] == before  # still serving
+    chat = served.client.post(
+        "/v1/chat", json={"question": "How long do refunds take?"}, headers=served.as_(Role.AGENT)
+    ).json()
+    assert chat["status"] == "answered" and chat["citations"][0]["doc_id"] == "kb/billing.md"
+    wrong = served.client.post("/admin/reindex", json={"all": True, "gate": gate}, headers=admin)
+    assert wrong.status_code == 422 and "gate goes with rebuild" in wrong.text
+
+
 @pytest.mark.parametrize(
     "model",
     ["../../etc/passwd", "/nonexistent/model", "sentence-transformers/all-MiniLM-L6-v2#gpu"],

@@ -537,3 +537,40 @@ def test_an_unreachable_qdrant_server_is_one_clear_line_not_a_traceback(
     assert run.returncode == 2
     assert "verity: the Qdrant server (VERITY_QDRANT_URL) cannot be reached" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_gated_rebuild_refuses_a_worse_model_and_passes_the_same_one(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    worse_model: str,
+) -> None:
+    root = tmp_path / "kb"
+    write(root / "billing.md", "# Billing\n\nRefunds reach the original card within five days.")
+    write(root / "login.md", "# Sign-in\n\nFive failed sign-ins lock an account for an hour.")
+    gate = tmp_path / "gate.jsonl"
+    rows = [
+        {"question": "When will I get my money back?", "relevant_doc_ids": ["billing.md"]},
+        {"question": "I typed the wrong password too often", "relevant_doc_ids": ["login.md"]},
+    ]
+    gate.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    in_process(monkeypatch, tmp_path / "data")
+    assert main(["ingest", str(root), "--source", "kb"]) == 0
+    capsys.readouterr()
+    assert main(["search", "refunds", "--json"]) == 0
+    live = json.loads(capsys.readouterr().out)["collection"]
+    refused = ["reindex", "--rebuild", "--model", worse_model, "--gate", str(gate)]
+    assert main(refused) == 1
+    shown = capsys.readouterr()
+    assert "gate: 2 questions, margin 0.01" in shown.out and "gate refused: " in shown.out
+    assert f"live     {live}" in shown.out
+    assert "judging both collections on 2 gate questions" in shown.err
+    assert main(["search", "refunds", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["collection"] == live  # still serving
+    assert main(["reindex", "--rebuild", "--gate", str(gate), "--json"]) == 0
+    compared, summary = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert compared["passed"] and summary["old_collection"] == live != summary["new_collection"]
+    assert main(["reindex", "--all", "--gate", str(gate)]) == 2
+    assert "--gate goes with --rebuild" in capsys.readouterr().err
+    assert main(["reindex", "--rebuild", "--gate", str(tmp_path / "none.jsonl")]) == 2
+    assert "gate questions" in capsys.readouterr().err

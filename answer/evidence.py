@@ -92,7 +92,7 @@ class EvidenceFinder:
         filters = request.filters
         with stage("retrieve"):
             retrieval = self.retriever.search(
-                query, k=self.k, source=filters.source, doc_id=filters.doc_id
+                query, k=self.k, source=filters.searched(), doc_id=filters.doc_id
             )
         if not retrieval.hits:
             return Reading(query, retrieval, None, {}, 0.0)
@@ -177,7 +177,11 @@ class EvidenceFinder:
             if not self.sparse.encode_query(name).indices:
                 continue  # a stopword ("Not Modified"): nothing to look for
             found = self.retriever.search(
-                name.rstrip("*"), k=10, mode="sparse", source=filters.source, doc_id=filters.doc_id
+                name.rstrip("*"),
+                k=10,
+                mode="sparse",
+                source=filters.searched(),
+                doc_id=filters.doc_id,
             )
             texts = [f"{' '.join(h.payload.heading_path)} {h.payload.text}" for h in found.hits]
             if not is_mentioned(name, texts):

@@ -42,9 +42,10 @@ class ApiKeys:
 
     def create(self, role: Role, name: str = "", sources: Sequence[str] = ()) -> NewApiKey:
         """A new key; its full value is returned once and never stored. `sources` limits an
-        owner key to writing those sources (`ConfigError` for other roles or odd names)."""
-        if sources and role is not Role.OWNER:
-            raise ConfigError("only owner keys are limited to sources (they write documents)")
+        agent key to reading those sources, an owner key to reading and writing them
+        (`ConfigError` for an admin key or odd names)."""
+        if sources and role is Role.ADMIN:
+            raise ConfigError("admin keys reach every source: limit agent or owner keys")
         for source in sources:
             if not source or "," in source:
                 raise ConfigError(f"source name {source!r} must be non-empty, without commas")

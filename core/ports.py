@@ -11,6 +11,8 @@ from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
 from schemas.tasks import Task, TaskResult
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
+#: Which sources a search reads: one, any of several (a key's scope), or every one (None).
+Sources = str | tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,11 @@ class VectorIndex(Protocol):
         *,
         limit: int,
         mode: SearchMode = "hybrid",
-        source: str | None = None,
+        source: Sources = None,
         doc_id: str | None = None,
     ) -> list[SearchHit]:
-        """The best `limit` points, fused with RRF in hybrid mode; optional filters."""
+        """The best `limit` points, fused with RRF in hybrid mode; optional filters (applied
+        inside the index query, so a source outside `source` is never read)."""
 
     def count(self, doc_id: str | None = None) -> int:
         """How many points (of one document, or all)."""

@@ -18,7 +18,7 @@ from typing import Any
 import qdrant_edge as q
 
 from core.errors import IndexBusy, VectorIndexError
-from core.ports import Fusion, SearchMode
+from core.ports import Fusion, SearchMode, Sources
 from index.fusion import convex_search
 from index.points import DENSE, SPARSE, effective_mode, point_id
 from index.shared_lock import SharedLock
@@ -110,7 +110,7 @@ class EdgeIndex:
         *,
         limit: int,
         mode: SearchMode = "hybrid",
-        source: str | None = None,
+        source: Sources = None,
         doc_id: str | None = None,
     ) -> list[SearchHit]:
         """Dense, sparse, or both fused with RRF."""
@@ -252,10 +252,12 @@ def _point(point: IndexPoint) -> Any:
     )
 
 
-def _filter(source: str | None = None, doc_id: str | None = None) -> Any:
-    must: list[Any] = [
-        q.FieldCondition(key=key, match=q.MatchValue(value))
-        for key, value in (("source", source), ("doc_id", doc_id))
-        if value is not None
-    ]
+def _filter(source: Sources = None, doc_id: str | None = None) -> Any:
+    must: list[Any] = []
+    if isinstance(source, tuple):
+        must.append(q.FieldCondition(key="source", match=q.MatchAny(list(source))))
+    elif source is not None:
+        must.append(q.FieldCondition(key="source", match=q.MatchValue(source)))
+    if doc_id is not None:
+        must.append(q.FieldCondition(key="doc_id", match=q.MatchValue(doc_id)))
     return q.Filter(must=must) if must else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from core.ports import Fusion, SearchMode
+from core.ports import Fusion, SearchMode, Sources
 from schemas.index import SearchHit, SparseVector
 
 
@@ -23,7 +23,7 @@ class _Searchable(Protocol):
         *,
         limit: int,
         mode: SearchMode,
-        source: str | None,
+        source: Sources,
         doc_id: str | None,
     ) -> list[SearchHit]: ...
 
@@ -35,7 +35,7 @@ def convex_search(
     *,
     depth: int,
     limit: int,
-    source: str | None,
+    source: Sources,
     doc_id: str | None,
 ) -> list[SearchHit]:
     """Hybrid search by convex fusion: each side's top `depth` from `index`, then `convex`."""

@@ -15,7 +15,7 @@ from qdrant_client import models as m
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from core.errors import VectorIndexError
-from core.ports import CollectionSpec, Fusion, SearchMode
+from core.ports import CollectionSpec, Fusion, SearchMode, Sources
 from index.fusion import convex_search
 from index.points import DENSE, SPARSE, collection_name, effective_mode, point_id
 from schemas.index import ChunkPayload, IndexPoint, SearchHit, SparseVector
@@ -124,7 +124,7 @@ class ServerIndex:
         *,
         limit: int,
         mode: SearchMode = "hybrid",
-        source: str | None = None,
+        source: Sources = None,
         doc_id: str | None = None,
     ) -> list[SearchHit]:
         """Dense, sparse, or both fused with RRF."""
@@ -310,10 +310,12 @@ def _point(point: IndexPoint) -> m.PointStruct:
     )
 
 
-def _filter(source: str | None = None, doc_id: str | None = None) -> m.Filter | None:
-    must: list[Any] = [
-        m.FieldCondition(key=key, match=m.MatchValue(value=value))
-        for key, value in (("source", source), ("doc_id", doc_id))
-        if value is not None
-    ]
+def _filter(source: Sources = None, doc_id: str | None = None) -> m.Filter | None:
+    must: list[Any] = []
+    if isinstance(source, tuple):
+        must.append(m.FieldCondition(key="source", match=m.MatchAny(any=list(source))))
+    elif source is not None:
+        must.append(m.FieldCondition(key="source", match=m.MatchValue(value=source)))
+    if doc_id is not None:
+        must.append(m.FieldCondition(key="doc_id", match=m.MatchValue(value=doc_id)))
     return m.Filter(must=must) if must else None

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from catalog import Catalog
-from core.ports import SearchMode
+from core.ports import SearchMode, Sources
 from index.active import ActiveIndex, Collection
 from schemas.index import SearchHit
 
@@ -52,7 +52,7 @@ class Retriever:
         *,
         k: int = 10,
         mode: SearchMode = "hybrid",
-        source: str | None = None,
+        source: Sources = None,
         doc_id: str | None = None,
     ) -> Retrieval:
         """The top `k` current chunks for `query`."""
@@ -82,7 +82,7 @@ class Retriever:
         )
 
     def _search(
-        self, query: str, k: int, mode: SearchMode, source: str | None, doc_id: str | None
+        self, query: str, k: int, mode: SearchMode, source: Sources, doc_id: str | None
     ) -> tuple[Collection, list[SearchHit]]:
         with self.active.use() as collection:
             raw = search_collection(
@@ -97,11 +97,13 @@ def search_collection(
     limit: int,
     mode: SearchMode,
     *,
-    source: str | None = None,
+    source: Sources = None,
     doc_id: str | None = None,
 ) -> list[SearchHit]:
     """The index's raw hits in one collection, the query embedded by the collection's own model
     (current or not: the caller filters)."""
+    if source == ():  # no source may be read
+        return []
     dense = collection.embedder.embed([query])[0] if mode != "sparse" else None
     sparse = collection.sparse.encode_query(query) if mode != "dense" else None
     return collection.index.search(

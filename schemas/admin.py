@@ -35,12 +35,23 @@ class ApiKey(BaseModel):
     created_at: datetime
     revoked_at: datetime | None = None
     sources: list[str] = Field(
-        default_factory=list, description="an owner key writes only these sources; empty: all"
+        default_factory=list,
+        description="the key reads (an agent key) or writes and reads (an owner key) only these "
+        "sources; empty: all",
     )
 
     def may_write(self, source: str) -> bool:
         """True when this key may add or remove documents of `source`."""
         return self.role is Role.ADMIN or not self.sources or source in self.sources
+
+    def may_read(self, source: str) -> bool:
+        """True when this key may search and read documents of `source`."""
+        return self.may_write(source)
+
+    @property
+    def scope(self) -> list[str] | None:
+        """The sources this key is limited to (None: every source)."""
+        return sorted(self.sources) if self.sources and self.role is not Role.ADMIN else None
 
 
 class NewApiKey(ApiKey):

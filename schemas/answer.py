@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -60,6 +60,21 @@ class SearchFilters(BaseModel):
 
     source: str | None = Field(default=None, max_length=200)
     doc_id: str | None = Field(default=None, max_length=400)
+    sources: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None,
+        max_length=200,
+        description="only these sources (a key limited to sources searches only those: set by "
+        "the service from the key, recorded in the audit)",
+    )
+
+    def searched(self) -> str | tuple[str, ...] | None:
+        """The sources a search reads: one, any of several, every one (None), or none (`()`:
+        a `source` outside `sources`)."""
+        if self.sources is None:
+            return self.source
+        if self.source is not None:
+            return self.source if self.source in self.sources else ()
+        return tuple(self.sources)
 
 
 class ChatRequest(BaseModel):

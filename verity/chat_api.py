@@ -13,9 +13,16 @@ from fastapi.responses import HTMLResponse
 from answer.cited import cited_version
 from answer.history import conversation, conversations_of
 from answer.service import AnswerService
-from core.errors import NotFound
-from schemas.admin import Role
-from schemas.answer import Answer, ChatRequest, Feedback, FeedbackRequest, VersionText
+from core.errors import Forbidden, NotFound
+from schemas.admin import ApiKey, Role
+from schemas.answer import (
+    Answer,
+    AuditRecord,
+    ChatRequest,
+    Feedback,
+    FeedbackRequest,
+    VersionText,
+)
 from schemas.conversations import AnswerRecord, ConversationSummary, ConversationView
 from verity.auth import Auth
 from verity.params import RowNumber
@@ -30,26 +37,42 @@ def chat_router(service: AnswerService, auth: Auth | None, trace_of: TraceOf) ->
     router = APIRouter(tags=["chat"])
     catalog = service.catalog
 
+    def caller_key(request: Request) -> ApiKey | None:
+        """The key asking (None when the API runs without keys)."""
+        return auth.require(Role.AGENT)(request) if auth else None
+
     def caller(request: Request) -> str | None:
         """The id of the key asking (None when the API runs without keys)."""
-        return auth.require(Role.AGENT)(request).key_id if auth else None
+        key = caller_key(request)
+        return key.key_id if key else None
 
     asker = Depends(caller)
+    reader = Depends(caller_key)
 
     @router.post("/v1/chat", response_model=Answer)
-    def chat(body: ChatRequest, request: Request, owner: str | None = asker) -> Answer:
-        """Answer a question (optionally continuing a conversation), citing exact versions."""
-        return service.ask(body, trace_id=trace_of(request), owner=owner)
+    def chat(body: ChatRequest, request: Request, key: ApiKey | None = reader) -> Answer:
+        """Answer a question (optionally continuing a conversation), citing exact versions;
+        a key limited to sources is answered from those sources only."""
+        scoped = within_scope(body, key)
+        return service.ask(scoped, trace_id=trace_of(request), owner=key.key_id if key else None)
 
     @router.get("/v1/answers/{answer_id}", response_model=AnswerRecord)
-    def audit(answer_id: str, _: str | None = asker) -> AnswerRecord:
+    def audit(answer_id: str, key: ApiKey | None = reader) -> AnswerRecord:
         """The audit record of one answer (what produced it, what was checked, what was done)
         and the feedback agents gave it."""
         record = catalog.answers.audit(answer_id)
-        if record is None:
+        if record is None or not _readable(record, key):
             raise NotFound(f"no answer {answer_id!r}")
         feedback = catalog.answers.feedback(answer_id)
         return AnswerRecord(**record.model_dump(), feedback=feedback)
+
+    def _readable(record: AuditRecord, key: ApiKey | None) -> bool:
+        """A limited key reads the records of answers that read only its sources."""
+        if key is None or key.scope is None:
+            return True
+        read = {c.doc_id for c in record.retrieved} | {c.doc_id for c in record.answer.citations}
+        documents = [catalog.document(doc_id) for doc_id in sorted(read)]
+        return all(d is None or key.may_read(d.source) for d in documents)
 
     @router.post("/v1/feedback", response_model=Feedback, status_code=201)
     def feedback(body: FeedbackRequest, _: str | None = asker) -> Feedback:
@@ -69,21 +92,44 @@ def chat_router(service: AnswerService, auth: Auth | None, trace_of: TraceOf) ->
         return conversation(catalog, conversation_id, owner)
 
     @router.get("/v1/sources", response_model=list[str])
-    def sources(_: str | None = asker) -> list[str]:
-        """The names of the sources questions can be limited to."""
-        return sorted(catalog.source_roots())
+    def sources(key: ApiKey | None = reader) -> list[str]:
+        """The names of the sources questions can be limited to (a limited key: its own)."""
+        return sorted(s for s in catalog.source_roots() if key is None or key.may_read(s))
 
     @router.get(
         "/v1/documents/{doc_id:path}/versions/{version}",
         response_model=VersionText,
         responses={200: {"content": {"text/html": {}}}},
     )
-    def cited(doc_id: str, version: RowNumber, request: Request, _: str | None = asker) -> Any:
+    def cited(
+        doc_id: str, version: RowNumber, request: Request, key: ApiKey | None = reader
+    ) -> Any:
         """One version of a document, as a citation points at it: its text and chunks
-        (anchors `chunk-<id>`); an HTML page when a browser asks for one."""
+        (anchors `chunk-<id>`); an HTML page when a browser asks for one. A key limited to
+        sources reads only theirs (404 for the others, as for a document that is not there)."""
+        document = catalog.document(doc_id)
+        if document is not None and key is not None and not key.may_read(document.source):
+            raise NotFound(f"no version {version} of document {doc_id!r}")
         found = cited_version(catalog, doc_id, version)
         if "text/html" in request.headers.get("accept", ""):
             return HTMLResponse(version_page(found))
         return found
 
     return router
+
+
+def within_scope(request: ChatRequest, key: ApiKey | None) -> ChatRequest:
+    """The request as `key` may make it: a key limited to sources searches only those (the
+    filter goes into the index query and the audit record); asking for another is a 403."""
+    scope = key.scope if key is not None else None
+    if scope is None:
+        return request
+    filters = request.filters
+    asked = [filters.source] if filters.source is not None else (filters.sources or [])
+    outside = sorted(set(asked) - set(scope))
+    if outside:
+        raise Forbidden(
+            f"this key reads only the sources {', '.join(scope)} (not {', '.join(outside)})"
+        )
+    narrowed = sorted(set(filters.sources) & set(scope)) if filters.sources else scope
+    return request.model_copy(update={"filters": filters.model_copy(update={"sources": narrowed})})

@@ -178,7 +178,8 @@ def _add_operations(commands: Any) -> None:
         action="append",
         default=[],
         dest="sources",
-        help="an owner key writes only this source (repeat for more; default: every source)",
+        help="the key reads (an agent key), or reads and writes (an owner key), only this source "
+        "(repeat for more; default: every source)",
     )
     listing = key_commands.add_parser("list", help="every key (ids and roles, never secrets)")
     revoke = key_commands.add_parser("revoke", help="revoke a key at once")

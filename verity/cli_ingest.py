@@ -347,7 +347,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _scope(sources: list[str]) -> str:
-    return f", writes only {', '.join(sources)}" if sources else ""
+    return f", limited to {', '.join(sources)}" if sources else ""
 
 
 def print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:

@@ -441,8 +441,8 @@ def test_owner_keys_limited_to_sources_write_only_those(served: Served) -> None:
     assert (served.root / "scoped.md").exists()
     assert served.client.delete("/v1/documents/kb/scoped.md", headers=kb_owner).status_code == 202
     served.settle()
-    with pytest.raises(ConfigError, match="only owner keys"):
-        catalog.keys.create(Role.AGENT, "reader", ["kb"])
+    with pytest.raises(ConfigError, match="admin keys reach every source"):
+        catalog.keys.create(Role.ADMIN, "root", ["kb"])
 
 
 def test_owners_see_the_warnings_ingest_raised_on_a_version(served: Served) -> None:

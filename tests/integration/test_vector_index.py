@@ -123,6 +123,19 @@ def test_filters_by_source_and_document(index: VectorIndex, embedder, bm25) -> N
     }
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
+def test_a_set_of_sources_filters_inside_the_query(
+    index: VectorIndex, embedder, bm25, mode: str
+) -> None:
+    # a key limited to sources: the index returns only theirs, however many are asked for
+    assert set(ask(index, embedder, bm25, "parcels ship", source=("manuals",), limit=10)) == {
+        "shipping"
+    }
+    both = ask(index, embedder, bm25, "five days", source=("kb", "manuals"), mode=mode, limit=10)
+    assert "refunds" in both
+    assert ask(index, embedder, bm25, "five days", source=("other",), mode=mode, limit=10) == []
+
+
 def test_hits_carry_the_payload_that_names_the_version(index: VectorIndex, embedder, bm25) -> None:
     [dense] = embedder.embed(["parcel courier"])
     [hit] = index.search(dense, bm25.encode_query("parcel courier"), limit=1)

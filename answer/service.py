@@ -21,6 +21,7 @@ from answer.evidence import EvidenceFinder
 from answer.guard import instruction_warnings
 from answer.perimeter import Perimeter
 from answer.prompts import Prompt
+from answer.resolutions import ResolutionBook
 from answer.validation import check_draft
 from catalog import Catalog
 from core.alerts import raise_alert
@@ -100,6 +101,8 @@ class _Work:
     prompt: Prompt | None = None
     excerpt: ExcerptInput | None = None  # what the extractive draft was drawn with
     perimeter: Perimeter = field(default_factory=Perimeter)
+    resolution_id: str | None = None  # answered from a resolution
+    pinned: list[RetrievedChunk] = field(default_factory=list)  # the resolution's chunks
     keep: bool = True  # False (a replay): no failure record, no alert
     confirm: bool = True  # False (a replay of a snapshot): cited versions are not re-checked
 
@@ -117,6 +120,7 @@ class AnswerService:
     prompts: dict[str, Prompt] = field(default_factory=dict)
     condenser: Condenser | None = None
     monitor: Callable[[AuditRecord], None] | None = None  # drift, fed every audit record
+    resolutions: ResolutionBook | None = None  # approved answers, served first
 
     def ask(
         self, request: ChatRequest, trace_id: str | None = None, owner: str | None = None
@@ -135,7 +139,7 @@ class AnswerService:
             history = conversations.turns(conversation_id, last=HISTORY_TURNS)
             work = self._work(request, conversation_id, history, trace_id, started)
             work.owner = owner
-            answer = self._answer(work)
+            answer = self._resolved(work) or self._answer(work)
             self._keep(work, answer)
         ANSWERS.labels(answer.status.value, answer.decline_reason or "").inc()
         return answer
@@ -148,7 +152,7 @@ class AnswerService:
             request, record.answer.conversation_id, history, None, time.perf_counter()
         )
         work.keep = False
-        return self._answer(work)
+        return self._resolved(work) or self._answer(work)
 
     def answer_again(self, record: AuditRecord, hits: list[SearchHit]) -> Answer:
         """The audited answer produced again from its recorded snapshot: `hits` are the chunk
@@ -183,6 +187,8 @@ class AnswerService:
             collection="",
         )
         work.retrievals = answer.retrievals
+        if record.resolution_id is not None:
+            return self._resolution_again(work, record.resolution_id)
         draft = None
         if hits:  # with hits, a draft was always drawn (older records: with the question)
             embedder = self.retriever.active.embedders.get(answer.embedding_model)
@@ -246,6 +252,43 @@ class AnswerService:
         """The audit record of the conversation's previous answer, if there is one."""
         answer_id = next((t.answer_id for t in reversed(history) if t.answer_id), None)
         return self.catalog.answers.audit(answer_id) if answer_id else None
+
+    def _resolved(self, work: _Work) -> Answer | None:
+        """The answer of the resolution the question asks for (its versions confirmed
+        current), or None: answered from the index as usual."""
+        if self.resolutions is None or work.condensed.underspecified:
+            return None
+        with stage("resolution"), self.retriever.active.use() as collection:
+            found = self.resolutions.match(work.query, work.request.filters, collection.embedder)
+            model = collection.spec.embedding_model
+        if found is None:
+            return None
+        resolution = found.resolution
+        work.generator, work.retrievals = "resolution", 0
+        work.resolution_id = resolution.resolution_id
+        work.signals = {"resolution_similarity": found.similarity}
+        work.pinned = [
+            RetrievedChunk(
+                chunk_id=c.chunk_id, doc_id=c.doc_id, version=c.version, score=found.similarity
+            )
+            for c in resolution.citations
+        ]
+        answer = self._answer_of(
+            work, AnswerStatus.ANSWERED, resolution.text, found.similarity, resolution.citations
+        )
+        return answer.model_copy(update={"embedding_model": model})
+
+    def _resolution_again(self, work: _Work, resolution_id: str) -> Answer:
+        """A resolution's answer replayed: the resolution as it stands now (gone: a decline)."""
+        try:
+            resolution = self.catalog.resolutions.get(resolution_id)
+        except NotFound:
+            return self._decline(work, DeclineReason.NO_EVIDENCE)
+        work.generator, work.resolution_id = "resolution", resolution_id
+        similarity = work.signals.get("resolution_similarity", 0.0)
+        return self._answer_of(
+            work, AnswerStatus.ANSWERED, resolution.text, similarity, resolution.citations
+        )
 
     def _answer(self, work: _Work) -> Answer:
         if work.condensed.underspecified:
@@ -464,6 +507,15 @@ class AnswerService:
     def _keep(self, work: _Work, answer: Answer) -> None:
         """Store the audit record and both turns of the conversation."""
         hits = work.retrieval.hits if work.retrieval else []
+        retrieved = [
+            RetrievedChunk(
+                chunk_id=h.payload.chunk_id,
+                doc_id=h.payload.doc_id,
+                version=h.payload.version,
+                score=h.score,
+            )
+            for h in hits
+        ]
         record = AuditRecord(
             created_at=datetime.now(UTC),
             answer=answer,
@@ -473,15 +525,7 @@ class AnswerService:
             turn_kind=work.condensed.kind.value,
             query_reason=work.condensed.reason,
             queries_tried=work.tried,
-            retrieved=[
-                RetrievedChunk(
-                    chunk_id=h.payload.chunk_id,
-                    doc_id=h.payload.doc_id,
-                    version=h.payload.version,
-                    score=h.score,
-                )
-                for h in hits
-            ],
+            retrieved=retrieved or work.pinned,
             attempts=work.attempts,
             snapshot_checks=work.checks,
             signals=work.signals,
@@ -492,6 +536,7 @@ class AnswerService:
                 "escalate_below": work.perimeter.escalate_below,
             },
             filters=work.request.filters,
+            resolution_id=work.resolution_id,
         )
         self.catalog.answers.record(record)
         if self.monitor is not None:

@@ -26,6 +26,7 @@ from catalog.errors import database_problem
 from catalog.failures import FailureLog
 from catalog.formats import ChunkFormats
 from catalog.index_state import EmbeddingCache, IndexGenerations
+from catalog.resolutions import Resolutions
 from catalog.tables import chunks, document_versions, documents, sources, tombstones
 from core.errors import CatalogError, ConcurrentUpdate, NotFound, SourceConflict
 from schemas import (
@@ -101,6 +102,7 @@ class Catalog:
         self.keys = ApiKeys(self.engine)
         self.jobs = Jobs(self.engine)
         self.formats = ChunkFormats(self.engine)
+        self.resolutions = Resolutions(self.engine)
 
     def migrate(self) -> None:
         """Bring the database schema to the newest Alembic revision.

@@ -251,3 +251,19 @@ job_items = Table(
     Column("error", Text, nullable=True),
     Column("finished_at", UtcDateTime, nullable=False),
 )
+
+resolutions = Table(
+    "resolutions",
+    metadata,
+    Column("resolution_id", String(64), primary_key=True),
+    Column("answer_id", String(100), nullable=False),
+    Column("questions", JSON, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("citations", JSON, nullable=False),  # Citation dicts, pinned to versions
+    Column("status", String(20), nullable=False),
+    Column("stale_reason", Text, nullable=True),
+    Column("approved_by", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_resolutions_status", "status"),
+)

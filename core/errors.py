@@ -13,6 +13,7 @@ VerityError
 ├── Unauthorized                no API key, or one that is unknown or revoked
 ├── Forbidden                   a key whose role may not do this
 ├── Conflict                    the operation clashes with one in progress (a rebuild)
+├── InvalidRequest              well-formed, but breaks a business rule (an uncited resolution)
 └── IngestError                 one file could not become a document version
     ├── RejectedFile            refused before parsing (size, type, link, name, encoding)
     ├── ParseError              the parser failed or found nothing
@@ -83,6 +84,10 @@ class Forbidden(VerityError):
 
 class Conflict(VerityError):
     """The operation clashes with one in progress."""
+
+
+class InvalidRequest(VerityError):
+    """The request fits its schema but breaks a business rule."""
 
 
 class GeneratorUnavailable(VerityError):

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         le=1,
         description="confidence under which (and at or above decline_below) it is escalated",
     )
+    resolution_match_at: float = Field(
+        default=0.88,
+        ge=0.5,
+        le=1,
+        description="cosine at which a question asks what a resolution answered (then served)",
+    )
     snapshot_retries: int = Field(
         default=2, ge=0, le=5, description="re-retrievals when cited versions changed meanwhile"
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog import Catalog, NewChunk
+from catalog.resolutions import tell_owners
 from core.alerts import raise_alert
 from core.errors import FileUnstable, IngestError
 from core.ids import document_id, sha256_hex
@@ -205,6 +206,7 @@ def _ingest_bytes(
         warnings=warnings,
     )
     ctx.catalog.failures.resolve(doc_id)
+    _supersede_resolutions(ctx, doc_id, version.version)
     if warnings:
         _warn_owners(doc_id, version.version, warnings)
     _sync_index(ctx, doc_id, result)
@@ -218,6 +220,12 @@ def _ingest_bytes(
     return result
 
 
+def _supersede_resolutions(ctx: IngestContext, doc_id: str, current: int | None) -> None:
+    """Resolutions citing an older version of `doc_id` stop being served; owners are told."""
+    for stale in ctx.catalog.resolutions.superseded(doc_id, current):
+        tell_owners(stale)
+
+
 def delete_file(ctx: IngestContext, task: DeleteFile) -> TaskResult:
     """The file is gone: tombstone its document. If the file is back, ingest it instead."""
     root = ctx.root(task.source)
@@ -226,6 +234,8 @@ def delete_file(ctx: IngestContext, task: DeleteFile) -> TaskResult:
     doc_id = document_id(task.source, printable_path(task.rel_path))
     tomb = ctx.catalog.delete_document(doc_id)
     ctx.catalog.failures.resolve(doc_id)
+    if tomb is not None:
+        _supersede_resolutions(ctx, doc_id, None)
     result = TaskResult(task=task, documents=1)
     _sync_index(ctx, doc_id, result)
     if tomb is not None:

@@ -280,6 +280,9 @@ class AuditRecord(BaseModel):
         default_factory=dict, description="the perimeter's decline_below and escalate_below"
     )
     filters: SearchFilters = Field(default_factory=SearchFilters)
+    resolution_id: str | None = Field(
+        default=None, description="answered from this resolution (its pinned versions current)"
+    )
 
 
 class AnswerFailure(BaseModel):

@@ -30,6 +30,7 @@ from core.errors import (
     Forbidden,
     GeneratorUnavailable,
     IngestError,
+    InvalidRequest,
     NotFound,
     Unauthorized,
     VectorIndexError,
@@ -45,6 +46,7 @@ from verity.openapi import openapi_of
 from verity.origins import OriginGuard, Origins
 from verity.params import single_query_values
 from verity.rates import RateLimit, Rates
+from verity.resolutions_api import resolutions_router
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
@@ -154,7 +156,9 @@ def create_app(
         return PAGE.read_text(encoding="utf-8")
 
     if admin is not None:
-        app.include_router(admin_router(admin, auth or Auth(admin.catalog, allow_local=True)))
+        admin_auth = auth or Auth(admin.catalog, allow_local=True)
+        app.include_router(admin_router(admin, admin_auth))
+        app.include_router(resolutions_router(admin.catalog, admin_auth))
     uploads = admin.max_upload_bytes * 4 // 3 + max_request_bytes if admin else max_request_bytes
     app.add_middleware(BodyLimit, default_bytes=max_request_bytes, upload_bytes=uploads)
     if rates is not None:
@@ -189,6 +193,7 @@ _CLIENT_ERRORS: dict[type[VerityError], tuple[int, str]] = {
     Unauthorized: (401, "Unauthorized"),
     Forbidden: (403, "Forbidden"),
     Conflict: (409, "Conflict"),
+    InvalidRequest: (422, "Invalid request"),
 }
 
 

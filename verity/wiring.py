@@ -15,6 +15,7 @@ from answer.extractive import ExtractiveGenerator
 from answer.llm import LlmGenerator
 from answer.perimeter import Perimeter
 from answer.prompts import PROMPTS_DIR, Prompt, load_required, lock_problems
+from answer.resolutions import ResolutionBook
 from answer.service import AnswerPolicy, AnswerService
 from catalog import Catalog, database_problem
 from catalog.admin import Jobs
@@ -241,6 +242,7 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
             window=settings.drift_window,
             threshold=settings.drift_psi_alert,
         ),
+        resolutions=ResolutionBook(indexer.catalog, threshold=settings.resolution_match_at),
     )
 
 

@@ -51,6 +51,11 @@ ADMIN_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("get", "/admin/feedback", None),
     ("post", "/admin/dead-letters/1/replay", None),
     ("get", "/admin/answers/nope/replay", None),
+    ("post", "/admin/resolutions", {"answer_id": "nope"}),
+    ("get", "/admin/resolutions", None),
+    ("get", "/admin/resolutions/nope", None),
+    ("post", "/admin/resolutions/nope/approve", {}),
+    ("delete", "/admin/resolutions/nope", None),
 ]
 
 
@@ -103,7 +108,7 @@ def test_every_admin_route_refuses_other_roles_and_missing_or_bad_keys(
         assert refused.status_code == 403, (role, refused.text)
         assert "admin" in refused.json()["detail"]
     allowed = call(path, headers=served.as_(Role.ADMIN), **kwargs)
-    missing = path in ("/admin/jobs/0", "/admin/answers/nope/replay")
+    missing = path == "/admin/jobs/0" or "nope" in f"{path} {body}"
     expected = 404 if missing else (202 if method == "post" else 200)
     assert allowed.status_code == expected, allowed.text
     served.settle()

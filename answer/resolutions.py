@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from catalog import Catalog
 from catalog.resolutions import tell_owners
 from core.errors import Conflict, InvalidRequest, NotFound
+from core.instructions import find_instructions
 from core.ports import Embedder
 from schemas.answer import AnswerStatus, Citation, SearchFilters
 from schemas.resolutions import ApproveRequest, Resolution, ResolutionRequest
@@ -142,7 +143,14 @@ def approve_again(
 
 
 def _cited_by(text: str, citations: list[Citation]) -> list[Citation]:
-    """The citations `text`'s [n] markers name (every marker must name one; at least one)."""
+    """The citations `text`'s [n] markers name (every marker must name one; at least one).
+    Text that reads like instructions (a planted passage approved as it was) is refused."""
+    planted = find_instructions(text)
+    if planted:
+        raise InvalidRequest(
+            f"the text reads like instructions ({planted[0].phrase!r}): correct it before it "
+            "is served to customers"
+        )
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
     known = {c.marker: c for c in citations}
     unknown = sorted(markers - set(known))

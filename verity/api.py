@@ -50,6 +50,7 @@ from verity.resolutions_api import resolutions_router
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
+CONSOLE = Path(__file__).with_name("console.html")  # the admins' console (its script: static/)
 PAGE_ASSETS = Path(__file__).with_name("static")  # the page's script, styles and icon
 DOCS_ASSETS = Path(str(files("fastapi_offline") / "static"))
 #: Seconds a client is told to wait when the catalog or the index is unavailable.
@@ -154,6 +155,10 @@ def create_app(
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
         return PAGE.read_text(encoding="utf-8")
+
+    @app.get("/console", response_class=HTMLResponse, include_in_schema=False)
+    def console() -> str:
+        return CONSOLE.read_text(encoding="utf-8")
 
     if admin is not None:
         admin_auth = auth or Auth(admin.catalog, allow_local=True)

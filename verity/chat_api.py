@@ -24,7 +24,7 @@ from schemas.answer import (
     VersionText,
 )
 from schemas.conversations import AnswerRecord, ConversationSummary, ConversationView
-from verity.auth import Auth
+from verity.auth import LOCAL, Auth
 from verity.params import RowNumber
 from verity.version_page import version_page
 
@@ -90,6 +90,13 @@ def chat_router(service: AnswerService, auth: Auth | None, trace_of: TraceOf) ->
     def one_conversation(conversation_id: str, owner: str | None = asker) -> ConversationView:
         """One of this key's conversations, each answer as it was given."""
         return conversation(catalog, conversation_id, owner)
+
+    @router.get("/v1/me", response_model=ApiKey)
+    def me(request: Request) -> ApiKey:
+        """The key asking: its id, name, role and the sources it is limited to (the console
+        shows what the role may do)."""
+        key = auth.caller(request) if auth else None
+        return key if key is not None else LOCAL
 
     @router.get("/v1/sources", response_model=list[str])
     def sources(key: ApiKey | None = reader) -> list[str]:

@@ -222,3 +222,6 @@ class DocumentAccepted(BaseModel):
     source: str
     path: str
     action: Literal["ingest", "delete"]
+    status_url: str = Field(
+        default="", description="where to follow what becomes of it (GET, the same key)"
+    )

@@ -8,6 +8,7 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 
@@ -23,6 +24,7 @@ from core.ports import TaskRunner
 from index.embedding import check_loadable
 from index.indexer import Indexer
 from ingest.jobs import replay_dead_letter, start_reindex
+from ingest.states import document_statuses
 from ingest.uploads import remove_document, store_upload
 from schemas import ReasonCode
 from schemas.admin import (
@@ -35,6 +37,7 @@ from schemas.admin import (
 )
 from schemas.answer import AuditRecord
 from schemas.conversations import FeedbackEntry
+from schemas.owners import DocumentStatus
 from schemas.replay import ReplayReport
 from schemas.tasks import DeadLetter
 from verity.auth import Auth
@@ -195,12 +198,7 @@ def documents_router(side: AdminSide, auth: Auth) -> APIRouter:
             raise RejectedFile(f"content_base64 is not base64: {exc}", ReasonCode.CORRUPT) from exc
         task = store_upload(catalog, body.source, body.path, data, side.max_upload_bytes)
         side.runner.submit(task)
-        return DocumentAccepted(
-            doc_id=f"{task.source}/{task.rel_path}",
-            source=task.source,
-            path=task.rel_path,
-            action="ingest",
-        )
+        return _accepted(f"{task.source}/{task.rel_path}", task.source, task.rel_path, "ingest")
 
     @router.delete("/v1/documents/{doc_id:path}", status_code=202, tags=["documents"])
     def delete(doc_id: str, key: ApiKey = writer) -> DocumentAccepted:
@@ -210,8 +208,30 @@ def documents_router(side: AdminSide, auth: Auth) -> APIRouter:
             may_write(key, document.source)
         task = remove_document(catalog, doc_id)
         side.runner.submit(task)
-        return DocumentAccepted(
-            doc_id=doc_id, source=task.source, path=task.rel_path, action="delete"
-        )
+        return _accepted(doc_id, task.source, task.rel_path, "delete")
+
+    @router.get("/v1/documents", tags=["documents"])
+    def statuses(
+        key: ApiKey = writer, source: OptionalName = None, doc_id: OptionalName = None
+    ) -> list[DocumentStatus]:
+        """The documents of the key's sources with their state (queued, active, deleted,
+        failed with the reason), versions and warnings: what became of an upload. With
+        `doc_id`: that one (404 if it is neither known nor waiting in its folder)."""
+        found = document_statuses(catalog, key.may_read, source, doc_id)
+        if doc_id is not None and not found:
+            raise NotFound(f"no document {doc_id!r} in the sources this key reads")
+        return found
 
     return router
+
+
+def _accepted(
+    doc_id: str, source: str, path: str, action: Literal["ingest", "delete"]
+) -> DocumentAccepted:
+    return DocumentAccepted(
+        doc_id=doc_id,
+        source=source,
+        path=path,
+        action=action,
+        status_url=f"/v1/documents?doc_id={quote(doc_id, safe='/')}",
+    )

@@ -6,6 +6,7 @@ message a key of another role gets."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -117,17 +118,37 @@ def test_an_admin_reviews_documents_failures_and_turns_an_escalation_into_a_reso
     assert errors == [], errors
 
 
-def test_a_key_of_another_role_is_told_what_the_console_needs(
-    browser: Browser, site: Served
+def test_an_agent_key_is_told_what_the_console_needs(browser: Browser, site: Served) -> None:
+    page, errors = console(browser, site, Role.AGENT)
+    message = page.locator("#not-admin")
+    expect(message).to_contain_text("this one is an agent key")
+    expect(message).to_contain_text("chat page")
+    expect(page.locator("#tabs")).to_be_hidden()
+    assert errors == [], errors
+    page.context.close()
+
+
+def test_an_owner_uploads_a_page_and_sees_what_became_of_it(
+    browser: Browser, site: Served, tmp_path: Path
 ) -> None:
-    for role, hint in ((Role.AGENT, "chat page"), (Role.OWNER, "POST /v1/documents")):
-        page, errors = console(browser, site, role)
-        message = page.locator("#not-admin")
-        expect(message).to_contain_text(f"this one is an {role.value} key")
-        expect(message).to_contain_text(hint)
-        expect(page.locator("#tabs")).to_be_hidden()
-        assert errors == [], errors
-        page.context.close()
+    page, errors = console(browser, site, Role.OWNER)
+    expect(page.locator("#tabs")).to_be_hidden()
+    table = page.locator("#view table")
+    expect(table.locator("tr", has_text="kb/broken.pdf")).to_contain_text("failed")
+    expect(table.locator("tr", has_text="kb/broken.pdf")).to_contain_text("pdf_corrupt")
+    page_file = tmp_path / "returns.md"
+    page_file.write_text("# Returns\n\nReturns are free within 30 days.\n")
+    page.fill("#upload-path", "owners/returns.md")
+    page.set_input_files("#upload-file", str(page_file))
+    page.click("#upload button")
+    outcome = page.locator("#upload-outcome")
+    expect(outcome).to_contain_text("kb/owners/returns.md", timeout=30_000)
+    expect(outcome.locator(".badge")).to_have_text("active", timeout=60_000)
+    expect(table.locator("tr", has_text="kb/owners/returns.md")).to_contain_text("v1")
+    shot(page, "console-owner")
+    assert (site.root / "kb" / "owners" / "returns.md").exists()
+    assert errors == [], errors
+    page.context.close()
 
 
 def test_the_console_and_me_route_need_a_key(site: Served) -> None:

@@ -341,6 +341,35 @@ def upload(served: Served, path: str, data: bytes, role: Role = Role.OWNER) -> A
     return served.client.post("/v1/documents", json=body, headers=served.as_(role))
 
 
+def test_an_owner_follows_what_becomes_of_an_upload(served: Served) -> None:
+    owner = served.as_(Role.OWNER)
+    accepted = upload(served, "follow/returns.md", b"# Returns\n\nReturns are free for 30 days.\n")
+    assert accepted.status_code == 202
+    follow = accepted.json()["status_url"]
+    assert follow == "/v1/documents?doc_id=kb/follow/returns.md"
+    seen = served.client.get(follow, headers=owner).json()
+    assert [s["state"] for s in seen] in (["queued"], ["active"])  # the runner may be done
+    served.settle()
+    [active] = served.client.get(follow, headers=owner).json()
+    assert (active["state"], active["current_version"], active["versions"]) == ("active", 1, [1])
+    bad = upload(served, "follow/scan.pdf", b"%PDF-1.4 not really")
+    served.settle()
+    [failed] = served.client.get(bad.json()["status_url"], headers=owner).json()
+    assert failed["state"] == "failed" and failed["failure"]["reason"].startswith("pdf")
+    listed = served.client.get("/v1/documents", params={"source": "kb"}, headers=owner).json()
+    states = {s["doc_id"]: s["state"] for s in listed}
+    assert states["kb/billing.md"] == "active" and states["kb/broken.pdf"] == "failed"
+    gone = served.client.delete("/v1/documents/kb/follow/returns.md", headers=owner)
+    served.settle()
+    [deleted] = served.client.get(gone.json()["status_url"], headers=owner).json()
+    assert (deleted["state"], deleted["current_version"]) == ("deleted", None)
+    missing = served.client.get("/v1/documents?doc_id=kb/nope.md", headers=owner)
+    assert missing.status_code == 404
+    assert served.client.get(follow, headers=served.as_(Role.AGENT)).status_code == 403
+    served.client.delete("/v1/documents/kb/follow/scan.pdf", headers=owner)
+    served.settle()
+
+
 def test_owners_add_and_remove_documents_and_admins_read_each_version(served: Served) -> None:
     text = b"# Shipping\n\nParcels to Iceland take nine days by sea freight.\n"
     assert upload(served, "shipping/iceland.md", text, Role.AGENT).status_code == 403

@@ -168,3 +168,11 @@ def test_each_key_writes_only_the_sources_it_may(world: World, who: str) -> None
             assert sent.status_code == 403  # agents never write
         else:
             assert sent.status_code == (202 if source in READS[who] else 403), sent.text
+
+
+@pytest.mark.parametrize("who", ["support owner", "owner", "admin"])
+def test_owners_follow_only_the_documents_of_their_sources(world: World, who: str) -> None:
+    listed = world.client.get("/v1/documents", headers=world.headers(who)).json()
+    assert {s["source"] for s in listed} == READS[who]
+    hr = world.client.get("/v1/documents?doc_id=hr/salaries.md", headers=world.headers(who))
+    assert hr.status_code == (200 if "hr" in READS[who] else 404)

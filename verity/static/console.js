@@ -283,6 +283,58 @@
       table(["", ""], rows), el("p", { class: "hint" }, "Metrics: /metrics (Prometheus); index lag and drift alerts come from its rules."));
   }
 
+  // --- owners: their documents, and an upload followed to its outcome -------------------------
+  const STATES = { active: "ok", queued: "", deleted: "", failed: "bad" };
+
+  async function ownDocuments(me) {
+    const listed = await api("/v1/documents");
+    const sources = me.sources.length ? me.sources : [...new Set(listed.map((d) => d.source))];
+    const source = el("select", { id: "upload-source", "aria-label": "source" },
+      ...sources.map((name) => el("option", { value: name }, name)));
+    const path = el("input", { id: "upload-path", "aria-label": "path in the source", placeholder: "folder/page.md" });
+    const file = el("input", { id: "upload-file", type: "file", "aria-label": "file" });
+    const send = el("button", { type: "submit", class: "primary" }, "Upload");
+    const outcome = el("div", { id: "upload-outcome" });
+    const form = el("form", { class: "actions", id: "upload" }, source, path, file, send);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const chosen = file.files[0];
+      if (!chosen) return;
+      send.disabled = true;
+      try {
+        const bytes = new Uint8Array(await chosen.arrayBuffer());
+        let binary = "";
+        for (const byte of bytes) binary += String.fromCharCode(byte);
+        const accepted = await post("/v1/documents", {
+          source: source.value, path: path.value || chosen.name, content_base64: btoa(binary),
+        });
+        outcome.replaceChildren(el("p", {}, `${accepted.doc_id}: `, badge("queued")));
+        for (let tries = 0; tries < 120; tries++) {
+          const [state] = await api(accepted.status_url);
+          if (state && state.state !== "queued") {
+            outcome.replaceChildren(el("p", {}, `${accepted.doc_id}: `, badge(state.state, STATES[state.state]),
+              state.failure ? ` ${state.failure.reason}: ${state.failure.message}` : ` version ${state.current_version}`));
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        ownDocuments(me);
+      } catch (error) {
+        outcome.replaceChildren(failed(error));
+      }
+      send.disabled = false;
+    });
+    const rows = listed.map((d) => [
+      d.doc_id, badge(d.state, STATES[d.state]), d.current_version == null ? "—" : `v${d.current_version}`,
+      d.failure ? `${d.failure.reason}: ${d.failure.message}` : "",
+      d.warnings.map((w) => `${w.kind}: ${w.phrase}`).join("; "),
+    ]);
+    const keep = $("upload-outcome");
+    show(el("h2", {}, "Add or replace a document"), form, keep || outcome,
+      el("h2", {}, `Your documents (${listed.length})`),
+      table(["document", "state", "current", "failure", "warnings"], rows));
+  }
+
   // --- start --------------------------------------------------------------------------------
   async function open(tab) {
     for (const button of document.querySelectorAll("#tabs button"))
@@ -305,9 +357,13 @@
       return;
     }
     $("who").textContent = `${me.name} (${me.role}${me.sources.length ? `: ${me.sources.join(", ")}` : ""})`;
+    if (me.role === "owner") {
+      ownDocuments(me);
+      return;
+    }
     if (me.role !== "admin") {
-      show(el("p", { id: "not-admin" }, `This console needs an admin key; this one is an ${me.role} key. `,
-        me.role === "owner" ? "Owners add and remove documents with POST /v1/documents and DELETE /v1/documents/{id}." : "Agents ask questions on the chat page."));
+      show(el("p", { id: "not-admin" }, `This console needs an admin or owner key; this one is an ${me.role} key. `,
+        "Agents ask questions on the chat page."));
       return;
     }
     $("tabs").hidden = false;

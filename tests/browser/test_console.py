@@ -5,6 +5,7 @@ message a key of another role gets."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,6 +116,8 @@ def test_an_admin_reviews_documents_failures_and_turns_an_escalation_into_a_reso
 
     tab(page, "health")
     expect(page.locator("#view .badge").first).to_have_text("ready")
+    lag = page.locator("#view tr", has_text="index lag")
+    expect(lag).to_contain_text(re.compile(r"\d+ changes, mean \d+\.\d\d s"))
     assert errors == [], errors
 
 

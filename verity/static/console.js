@@ -279,8 +279,31 @@
     const response = await fetch("/readyz", { headers: { Accept: "application/json" } });
     const ready = await response.json().catch(() => ({}));
     const rows = Object.entries(ready).map(([name, value]) => [name, typeof value === "object" ? JSON.stringify(value) : String(value)]);
+    const metrics = await fetch("/metrics").then((r) => r.text()).catch(() => "");
     show(el("h2", {}, "Health"), el("p", {}, badge(response.ok ? "ready" : "not ready", response.ok ? "ok" : "bad")),
-      table(["", ""], rows), el("p", { class: "hint" }, "Metrics: /metrics (Prometheus); index lag and drift alerts come from its rules."));
+      table(["", ""], rows),
+      el("h2", {}, "Index lag, queue and drift"),
+      table(["figure", "value"], watched(metrics)),
+      el("p", { class: "hint" }, "From /metrics (Prometheus): index lag is seconds from a file's change to its being searchable; drift is the PSI of answer signals against their baseline (alert above VERITY_DRIFT_PSI_ALERT)."));
+  }
+
+  // The figures an admin watches, read from the Prometheus text: index lag (count and mean),
+  // queue depth, and each drift PSI.
+  function watched(text) {
+    const value = (name) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+      return line ? Number(line.split(" ").pop()) : null;
+    };
+    const rows = [];
+    const count = value("verity_index_lag_seconds_count"), sum = value("verity_index_lag_seconds_sum");
+    rows.push(["index lag", count ? `${count} changes, mean ${(sum / count).toFixed(2)} s` : "no change indexed yet"]);
+    const depth = value("verity_queue_depth");
+    if (depth !== null) rows.push(["queue depth", String(depth)]);
+    for (const line of text.split("\n").filter((l) => l.startsWith("verity_drift_psi{"))) {
+      const [labels, psi] = [line.slice(line.indexOf("{") + 1, line.indexOf("}")), line.split(" ").pop()];
+      rows.push([`drift ${labels}`, Number(psi).toFixed(3)]);
+    }
+    return rows;
   }
 
   // --- owners: their documents, and an upload followed to its outcome -------------------------

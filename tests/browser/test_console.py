@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from core.settings import Settings
 from schemas.admin import Role
+from schemas.tasks import IngestFile
 from tests.browser.test_chat_page import Served, free_port, shot
 from tests.helpers.documents import build_pdf, write
 from tests.helpers.index import ingested
@@ -76,11 +77,20 @@ def test_an_admin_reviews_documents_failures_and_turns_an_escalation_into_a_reso
         timeout=60,
     ).json()
     assert escalated["status"] == "escalated"
+    feedback = {"answer_id": escalated["answer_id"], "helpful": False, "comment": "odd number"}
+    httpx.post(f"{site.url}/v1/feedback", json=feedback, headers={"X-API-Key": agent})
+    site.service.catalog.dead_letters.record(
+        "lost-task",
+        IngestFile(source="kb", rel_path="billing.md"),
+        "redelivered",
+        "delivered 3 times without finishing (its worker died each time)",
+        3,
+    )
 
     page, errors = console(browser, site, Role.ADMIN)
     expect(page.locator("#who")).to_contain_text("(admin)")
-    expect(page.locator("#view table")).to_contain_text("kb/billing.md")
-    page.locator("#view tr.pick", has_text="kb/billing.md").click()
+    expect(page.locator("#view table")).to_contain_text("billing.md")
+    page.locator("#view tr.pick", has_text="billing.md").click()
     diff = page.locator("#diff")
     added = diff.locator(".add", has_text="Invoices")
     expect(added).to_have_text("+ Invoices are emailed monthly.")
@@ -90,6 +100,10 @@ def test_an_admin_reviews_documents_failures_and_turns_an_escalation_into_a_reso
     tab(page, "failures")
     expect(page.locator("#view")).to_contain_text("kb/broken.pdf")
     expect(page.locator("#view .badge.bad").first).to_be_visible()
+    letter = page.locator("#view tr", has_text="worker died")
+    letter.locator("button", has_text="Replay").click()
+    expect(letter.locator(".badge")).to_have_text("replayed")
+    assert site.service.catalog.dead_letters.list() == []  # resolved, its task sent again
 
     tab(page, "escalations")
     card = page.locator(".escalation", has_text="billing disputes")
@@ -108,6 +122,9 @@ def test_an_admin_reviews_documents_failures_and_turns_an_escalation_into_a_reso
     tab(page, "resolutions")
     row = page.locator("#view tr", has_text="billing disputes")
     expect(row.locator(".badge")).to_have_text("active")
+
+    tab(page, "feedback")
+    expect(page.locator("#view tr", has_text="odd number")).to_contain_text("not helpful")
 
     tab(page, "jobs")
     page.click("#view button.primary")

@@ -86,16 +86,23 @@
   // --- documents and versions -------------------------------------------------------------
   async function documents() {
     const docs = await api("/admin/documents");
-    const rows = docs.map((d) => [
-      d.doc_id, badge(d.status, d.status === "active" ? "ok" : "warn"),
-      d.current_version == null ? "—" : `v${d.current_version}`, String(d.chunk_count ?? ""),
-      d.versions.map((v) => `v${v}`).join(" "),
-    ]);
+    const sources = [...new Set(docs.map((d) => d.source))].sort();
+    const only = el("select", { id: "doc-source", "aria-label": "source" },
+      el("option", { value: "" }, "All sources"), ...sources.map((name) => el("option", { value: name }, name)));
     const detail = el("div", { id: "document" });
-    show(el("h2", {}, `Documents (${docs.length})`),
-      table(["document", "status", "current", "chunks", "versions"], rows,
-        (i) => openDocument(docs[i], detail)),
-      detail);
+    const listing = el("div");
+    const fill = () => {
+      const shown = docs.filter((d) => !only.value || d.source === only.value);
+      listing.replaceChildren(table(["source", "document", "status", "current", "chunks", "versions"],
+        shown.map((d) => [
+          d.source, d.rel_path, badge(d.status, d.status === "active" ? "ok" : "warn"),
+          d.current_version == null ? "—" : `v${d.current_version}`, String(d.chunk_count ?? ""),
+          d.versions.map((v) => `v${v}`).join(" "),
+        ]), (i) => openDocument(shown[i], detail)));
+    };
+    only.addEventListener("change", fill);
+    fill();
+    show(el("h2", {}, `Documents (${docs.length})`), el("p", {}, only), listing, detail);
   }
 
   async function openDocument(doc, into) {

@@ -22,10 +22,11 @@ from core.ports import Embedder
 from schemas.answer import AnswerStatus, Citation, SearchFilters
 from schemas.resolutions import ApproveRequest, Resolution, ResolutionRequest
 
-#: MiniLM cosine at which two questions ask the same thing. Measured (bench/RESULTS.md): the
-#: 87 distinct agent_sessions dev questions are at most 0.573 apart; rewordings score 0.936-0.942,
-#: a looser paraphrase 0.787, "create" vs "delete a superuser" 0.695. High, so a resolution is
-#: only served to what is plainly the same question (its admin adds other phrasings).
+#: MiniLM cosine (the default ONNX int8 runtime) at which two questions ask the same thing.
+#: Measured (`bench/resolution_match.py`): the 87 distinct agent_sessions dev questions are at
+#: most 0.566 apart; rewordings score 0.92-0.93, a looser paraphrase 0.77, "create" vs "delete a
+#: superuser" 0.69. High, so only what is plainly the same question is served (admins add other
+#: phrasings to a resolution).
 MATCH_AT = 0.88
 
 

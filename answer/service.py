@@ -539,8 +539,8 @@ class AnswerService:
             resolution_id=work.resolution_id,
         )
         self.catalog.answers.record(record)
-        if self.monitor is not None:
-            self.monitor(record)
+        if self.monitor is not None and work.resolution_id is None:
+            self.monitor(record)  # a resolution's answer says nothing of retrieval's health
         conversations = self.catalog.conversations
         conversations.append(work.conversation_id, "user", work.request.question, owner=work.owner)
         conversations.append(work.conversation_id, "agent", answer.text, answer.answer_id)

@@ -73,10 +73,19 @@ def _check_free(root: Path, parts: tuple[str, ...]) -> None:
         raise Conflict(f"{'/'.join(parts)!r} is a folder in the source; choose a file name")
 
 
-def remove_document(catalog: Catalog, doc_id: str) -> DeleteFile:
-    """Remove a current document's file from its folder; the task that tombstones it."""
+def removal(catalog: Catalog, doc_id: str) -> DeleteFile:
+    """The task that removes `doc_id`: a current document, or a file that failed to ingest
+    (an upload that never became a version); `NotFound` for anything else."""
     document = catalog.document(doc_id)
-    if document is None or document.current_version is None:
+    if document is not None and document.current_version is not None:
+        return DeleteFile(source=document.source, rel_path=document.rel_path)
+    failed = next((f for f in catalog.failures.list() if f.doc_id == doc_id), None)
+    if failed is None:
         raise NotFound(f"no current document {doc_id!r}")
-    (catalog.source_root(document.source) / document.rel_path).unlink(missing_ok=True)
-    return DeleteFile(source=document.source, rel_path=document.rel_path)
+    return DeleteFile(source=failed.source, rel_path=failed.path)
+
+
+def remove_file(catalog: Catalog, task: DeleteFile) -> None:
+    """Take the file of `task` out of its folder (its task then tombstones the document and
+    resolves its failures)."""
+    (catalog.source_root(task.source) / task.rel_path).unlink(missing_ok=True)

@@ -25,7 +25,7 @@ from index.embedding import check_loadable
 from index.indexer import Indexer
 from ingest.jobs import replay_dead_letter, start_reindex
 from ingest.states import document_statuses
-from ingest.uploads import remove_document, store_upload
+from ingest.uploads import removal, remove_file, store_upload
 from schemas import ReasonCode
 from schemas.admin import (
     ApiKey,
@@ -203,10 +203,9 @@ def documents_router(side: AdminSide, auth: Auth) -> APIRouter:
     @router.delete("/v1/documents/{doc_id:path}", status_code=202, tags=["documents"])
     def delete(doc_id: str, key: ApiKey = writer) -> DocumentAccepted:
         """Delete a document: its file leaves the folder and its versions stop being cited."""
-        document = catalog.document(doc_id)
-        if document is not None:
-            may_write(key, document.source)
-        task = remove_document(catalog, doc_id)
+        task = removal(catalog, doc_id)
+        may_write(key, task.source)
+        remove_file(catalog, task)
         side.runner.submit(task)
         return _accepted(doc_id, task.source, task.rel_path, "delete")
 

@@ -25,6 +25,7 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/v1/feedback"): (404, 409),  # unknown answer; its feedback full
     ("post", "/admin/reindex"): (404, 409),  # unknown document or source; a rebuild running
     ("post", "/v1/documents"): (404, 409),  # unknown source; a folder or file in the way
+    ("get", "/v1/documents"): (404,),  # a doc_id neither known nor waiting in its folder
     ("post", "/admin/resolutions"): (404, 409),  # unknown answer; declined, or versions moved
     ("post", "/admin/resolutions/{resolution_id}/approve"): (409,),  # a cited passage changed
 }

@@ -366,8 +366,13 @@ def test_an_owner_follows_what_becomes_of_an_upload(served: Served) -> None:
     missing = served.client.get("/v1/documents?doc_id=kb/nope.md", headers=owner)
     assert missing.status_code == 404
     assert served.client.get(follow, headers=served.as_(Role.AGENT)).status_code == 403
-    served.client.delete("/v1/documents/kb/follow/scan.pdf", headers=owner)
+    # a failed upload (never a version) can be taken back: its file goes, its failure resolves
+    taken = served.client.delete("/v1/documents/kb/follow/scan.pdf", headers=owner)
+    assert taken.status_code == 202, taken.text
     served.settle()
+    assert not (served.root / "follow" / "scan.pdf").exists()
+    failures = served.client.get("/admin/failures", headers=served.as_(Role.ADMIN)).json()
+    assert "kb/follow/scan.pdf" not in [f["doc_id"] for f in failures["ingest"]]
 
 
 def test_owners_add_and_remove_documents_and_admins_read_each_version(served: Served) -> None:

@@ -75,7 +75,8 @@ def test_a_built_wheel_carries_prompts_migrations_and_the_chat_page(tmp_path: Pa
     assert {"prompts/answer.md", "prompts/repair.md", "prompts/condense.md"} <= names
     assert "prompts/prompts.lock.json" in names
     assert "verity/chat.html" in names and "catalog/migrations/env.py" in names
-    assert any(n.startswith("catalog/migrations/versions/0006") for n in names)
+    assert {"verity/console.html", "verity/static/console.js", "verity/static/api.js"} <= names
+    assert any(n.startswith("catalog/migrations/versions/0011") for n in names)
 
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:

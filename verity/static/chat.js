@@ -6,10 +6,10 @@
 
 (() => {
   const { render, el, copyText } = VerityMarkdown;
+  const { api } = VerityApi;
   const $ = (id) => document.getElementById(id);
   const thread = $("thread"), form = $("ask"), input = $("question"), send = $("send");
   const OPEN = "verity.conversation";
-  const KEY = "verity.key";
   const REASONS = {
     no_evidence: "no document covers it",
     weak_evidence: "the closest documents do not clearly cover it",
@@ -20,51 +20,6 @@
   };
   let conversation = localStorage.getItem(OPEN);
   let busy = false;
-
-  class Problem extends Error {
-    constructor(status, detail) { super(detail); this.status = status; }
-  }
-
-  async function api(path, options = {}) {
-    const headers = { Accept: "application/json", ...(options.headers || {}) };
-    const key = sessionStorage.getItem(KEY);
-    if (key) headers["X-API-Key"] = key;
-    let response;
-    try {
-      response = await fetch(path, { ...options, headers });
-    } catch (error) {
-      throw new Problem(0, "The service could not be reached (network error or server stopped).");
-    }
-    if (response.status === 401) {
-      await askForKey(sessionStorage.getItem(KEY) ? "That key was refused." : "");
-      return api(path, options);
-    }
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const detail = body.detail || `${response.status} ${response.statusText || "error"}`;
-      throw new Problem(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
-    }
-    return body;
-  }
-
-  let keyPrompt = null;  // one prompt however many requests were refused meanwhile
-  function askForKey(message) {
-    if (keyPrompt) return keyPrompt;
-    const dialog = $("key-dialog");
-    const error = $("key-error");
-    error.hidden = !message;
-    error.textContent = message;
-    keyPrompt = new Promise((resolve) => {
-      $("key-form").onsubmit = () => {
-        sessionStorage.setItem(KEY, $("key").value.trim());
-        $("key").value = "";
-        keyPrompt = null;
-        resolve();
-      };
-      dialog.showModal();
-    });
-    return keyPrompt;
-  }
 
   function bubble(role, ...children) {
     thread.querySelector(".hint")?.remove();

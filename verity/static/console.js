@@ -6,58 +6,11 @@
 
 (() => {
   const { render, el } = VerityMarkdown;
+  const { api, post } = VerityApi;
   const $ = (id) => document.getElementById(id);
   const view = $("view");
-  const KEY = "verity.key";
   const TABS = { documents, failures, escalations, resolutions, feedback, jobs, health };
 
-  class Problem extends Error {
-    constructor(status, detail) { super(detail); this.status = status; }
-  }
-
-  async function api(path, options = {}) {
-    const headers = { Accept: "application/json", ...(options.headers || {}) };
-    if (options.body) headers["Content-Type"] = "application/json";
-    const key = sessionStorage.getItem(KEY);
-    if (key) headers["X-API-Key"] = key;
-    let response;
-    try {
-      response = await fetch(path, { ...options, headers });
-    } catch (error) {
-      throw new Problem(0, "The service could not be reached.");
-    }
-    if (response.status === 401) {
-      await askForKey(sessionStorage.getItem(KEY) ? "That key was refused." : "");
-      return api(path, options);
-    }
-    if (response.status === 204) return null;
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const detail = body.detail || `${response.status} ${response.statusText || "error"}`;
-      throw new Problem(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
-    }
-    return body;
-  }
-
-  let keyPrompt = null;
-  function askForKey(message) {
-    if (keyPrompt) return keyPrompt;
-    const error = $("key-error");
-    error.hidden = !message;
-    error.textContent = message;
-    keyPrompt = new Promise((resolve) => {
-      $("key-form").onsubmit = () => {
-        sessionStorage.setItem(KEY, $("key").value.trim());
-        $("key").value = "";
-        keyPrompt = null;
-        resolve();
-      };
-      $("key-dialog").showModal();
-    });
-    return keyPrompt;
-  }
-
-  const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body || {}) });
   const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
   const badge = (text, kind = "") => el("span", { class: `badge ${kind}` }, text);
 

@@ -68,13 +68,11 @@ class ResolutionBook:
 
     def current(self, resolution: Resolution) -> bool:
         """True when every cited version is current; else it is marked stale, owners told."""
-        pinned = {c.doc_id: c.version for c in resolution.citations}
-        now = self.catalog.current_versions(sorted(pinned))
-        moved = sorted(doc for doc, version in pinned.items() if now.get(doc) != version)
+        moved = _moved(self.catalog, resolution.citations)
         if not moved:
             return True
-        stale = self.catalog.resolutions.superseded(moved[0], now.get(moved[0]))
-        for found in stale:
+        first, now = moved[0]
+        for found in self.catalog.resolutions.superseded(first.doc_id, now):
             tell_owners(found)
         return False
 
@@ -162,12 +160,19 @@ def _cited_by(text: str, citations: list[Citation]) -> list[Citation]:
     return [c for c in citations if c.marker in markers]
 
 
-def _confirm_current(catalog: Catalog, citations: list[Citation]) -> None:
+def _moved(catalog: Catalog, citations: list[Citation]) -> list[tuple[Citation, int | None]]:
+    """The citations whose pinned version is no longer current, each with the current one
+    (None: the document was deleted)."""
     current = catalog.current_versions(sorted({c.doc_id for c in citations}))
-    moved = [c for c in citations if current.get(c.doc_id) != c.version]
+    return [(c, current.get(c.doc_id)) for c in citations if current.get(c.doc_id) != c.version]
+
+
+def _confirm_current(catalog: Catalog, citations: list[Citation]) -> None:
+    moved = _moved(catalog, citations)
     if moved:
+        first = moved[0][0]
         raise Conflict(
-            f"{moved[0].doc_id} v{moved[0].version} is no longer current; ask again and "
+            f"{first.doc_id} v{first.version} is no longer current; ask again and "
             "resolve the fresh answer"
         )
 

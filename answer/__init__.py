@@ -1,4 +1,2 @@
-"""Answer: condense → retrieve → perimeter → generate → validate/repair → audit.
-
-Built by the answer service issue (FastAPI at the edge).
-"""
+"""Answer: condense → retrieve → perimeter → generate → validate/repair → audit (the HTTP
+routes are the edge's, in `verity/`)."""

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
 
 from answer.condense import bounded_history
 from answer.prompts import Prompt
@@ -26,7 +27,8 @@ _PASSAGE_TAG = re.compile(r"</?passage\b", re.IGNORECASE)
 
 @dataclass
 class LlmGenerator:
-    """`Generator` over `POST {url}/chat/completions`."""
+    """`Generator` over `POST {url}/chat/completions`, on one pooled HTTP client (opened on
+    first use, kept alive between calls; `close` releases it)."""
 
     url: str
     model: str
@@ -36,9 +38,18 @@ class LlmGenerator:
     timeout_s: float = 20.0
     api_key: str | None = field(default=None, repr=False)
     name: str = field(init=False)
+    _client: httpx.Client | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.name = f"llm/{self.model}"  # as audit records name it
+
+    def close(self) -> None:
+        """Release the pooled connections (a later call opens a new pool)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def generate(
         self,
@@ -97,23 +108,27 @@ class LlmGenerator:
         body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0}
         if json_mode:
             body["response_format"] = {"type": "json_object"}
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(
-            f"{self.url.rstrip('/')}/chat/completions", json.dumps(body).encode(), headers
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                reply: Any = json.loads(response.read())
+            response = self._http().post("/chat/completions", json=body)
+            response.raise_for_status()
+            reply: Any = response.json()
             content = reply["choices"][0]["message"]["content"]
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        except httpx.HTTPError as exc:
             raise GeneratorUnavailable(f"LLM endpoint {self.url}: {exc}") from exc
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise GeneratorUnavailable(
                 f"LLM endpoint {self.url}: not a chat completion reply ({exc})"
             ) from exc
         return str(content)
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+                self._client = httpx.Client(
+                    base_url=self.url.rstrip("/"), headers=headers, timeout=self.timeout_s
+                )
+            return self._client
 
 
 def parse_reply(raw: str) -> Draft:

@@ -25,8 +25,9 @@ from answer.resolutions import ResolutionBook
 from answer.validation import check_draft
 from catalog import Catalog
 from core.alerts import raise_alert
+from core.backoff import Backoff
 from core.errors import GeneratorUnavailable, NotFound
-from core.ports import Condenser, Generator, SparseEncoder
+from core.ports import Condenser, Embedder, Generator, SparseEncoder
 from core.telemetry import (
     ANSWER_FAILURES,
     ANSWERS,
@@ -122,6 +123,15 @@ class AnswerService:
     monitor: Callable[[AuditRecord], None] | None = None  # drift, fed every audit record
     resolutions: ResolutionBook | None = None  # approved answers, served first
 
+    def close(self) -> None:
+        """Release the generators' connections (the LLM's pool); the catalog and the index
+        belong to whoever opened them."""
+        parts = {id(p): p for p in (self.llm, self.condenser) if p is not None}
+        for part in parts.values():
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()
+
     def ask(
         self, request: ChatRequest, trace_id: str | None = None, owner: str | None = None
     ) -> Answer:
@@ -185,13 +195,14 @@ class AnswerService:
             hits=hits,
             embedding_model=answer.embedding_model,
             collection="",
+            embedder=self.retriever.embedder(answer.embedding_model),
         )
         work.retrievals = answer.retrievals
         if record.resolution_id is not None:
             return self._resolution_again(work, record.resolution_id)
         draft = None
         if hits:  # with hits, a draft was always drawn (older records: with the question)
-            embedder = self.retriever.active.embedders.get(answer.embedding_model)
+            embedder = self.retriever.embedder(answer.embedding_model)
             excerpt = record.excerpt or _excerpt_of_older(record)
             draft = self.extractive.generate(excerpt.question, hits, embedder, excerpt.avoided)
             work.excerpt = excerpt
@@ -258,9 +269,9 @@ class AnswerService:
         current), or None: answered from the index as usual."""
         if self.resolutions is None or work.condensed.underspecified:
             return None
-        with stage("resolution"), self.retriever.active.use() as collection:
-            found = self.resolutions.match(work.query, work.request.filters, collection.embedder)
-            model = collection.spec.embedding_model
+        with stage("resolution"):
+            embedder, model = self.retriever.active_model()
+            found = self.resolutions.match(work.query, work.request.filters, embedder)
         if found is None:
             return None
         resolution = found.resolution
@@ -299,7 +310,7 @@ class AnswerService:
                 return answer
             SNAPSHOT_RETRIEVALS.inc()
             if attempt < self.policy.snapshot_retries:  # the index may lag the catalog a moment
-                time.sleep(self.policy.snapshot_wait_s * 2**attempt)
+                time.sleep(Backoff(self.policy.snapshot_wait_s).delay(attempt))
         return self._decline(work, DeclineReason.INDEX_CHANGING)
 
     def _attempt_once(self, work: _Work) -> Answer | None:
@@ -374,9 +385,7 @@ class AnswerService:
         hits, query = work.retrieval.hits, work.query
         try:
             with stage("generate", generator=self.llm.name):
-                draft = self.llm.generate(
-                    query, hits, self.retriever.active.embedders.get(work.retrieval.embedding_model)
-                )
+                draft = self.llm.generate(query, hits, _embedder_of(self.retriever, work.retrieval))
             for repairs in range(self.policy.max_repairs + 1):
                 prompt = self.prompt_of("answer" if repairs == 0 else "repair")
                 problems = self._attempt(work, self.llm, prompt, draft)
@@ -561,3 +570,8 @@ def _excerpt_of_older(record: AuditRecord) -> ExcerptInput:
     if record.turn_kind == TurnKind.FOLLOW_UP.value:
         return ExcerptInput(question=record.answer.query)
     return ExcerptInput(question=strip_switch_cue(record.question)[0])
+
+
+def _embedder_of(retriever: Retriever, retrieval: Retrieval) -> Embedder:
+    """The model the retrieval embedded its query with."""
+    return retrieval.embedder or retriever.embedder(retrieval.embedding_model)

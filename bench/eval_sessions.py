@@ -43,6 +43,7 @@ def main() -> None:
                 audit = audits[a.answer.answer_id]
                 row = {
                     "id": a.question.id,
+                    "answer_id": a.answer.answer_id,
                     "category": a.question.category,
                     "question": a.question.question,
                     "right": a.right(),

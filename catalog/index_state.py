@@ -41,26 +41,28 @@ class EmbeddingCache:
         return found
 
     def put(self, model_id: str, vectors: dict[str, list[float]]) -> None:
-        """Store vectors (a sha already stored keeps its vector)."""
-        if not vectors:
-            return
-        known = set(self.get(model_id, list(vectors)))
-        rows = [
-            {
-                "model_id": model_id,
-                "text_sha256": sha,
-                "dimension": len(vector),
-                "vector": np.asarray(vector, dtype="<f4").tobytes(),
-            }
-            for sha, vector in vectors.items()
-            if sha not in known
-        ]
-        if rows:
+        """Store vectors (a sha already stored keeps its vector). Another writer caching some
+        of the same texts meanwhile costs a retry of the rest, never the batch."""
+        for _ in range(3):
+            known = set(self.get(model_id, list(vectors))) if vectors else set()
+            rows = [
+                {
+                    "model_id": model_id,
+                    "text_sha256": sha,
+                    "dimension": len(vector),
+                    "vector": np.asarray(vector, dtype="<f4").tobytes(),
+                }
+                for sha, vector in vectors.items()
+                if sha not in known
+            ]
+            if not rows:
+                return
             try:
                 with self.engine.begin() as conn:
                     conn.execute(insert(embedding_cache), rows)
+                return
             except IntegrityError:
-                pass  # another writer cached the same texts first: same vectors, nothing lost
+                continue  # same texts, same vectors: store the ones still missing
 
 
 class IndexGenerations:

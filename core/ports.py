@@ -26,7 +26,8 @@ class Fusion:
 
 
 class TaskRunner(Protocol):
-    """Runs ingestion tasks. In-process now; Celery later, calling the same task functions."""
+    """Runs ingestion tasks (in this process, or on Celery workers), calling the same task
+    functions either way."""
 
     def submit(self, task: Task) -> None:
         """Queue one task; returns at once."""
@@ -89,8 +90,9 @@ class VectorIndex(Protocol):
         source: Sources = None,
         doc_id: str | None = None,
     ) -> list[SearchHit]:
-        """The best `limit` points, fused with RRF in hybrid mode; optional filters (applied
-        inside the index query, so a source outside `source` is never read)."""
+        """The best `limit` points, fused in hybrid mode (RRF, DBSF or a convex mix: the
+        index's `Fusion`); optional filters (applied inside the index query, so a source
+        outside `source` is never read)."""
 
     def count(self, doc_id: str | None = None) -> int:
         """How many points (of one document, or all)."""

@@ -1,4 +1,3 @@
-"""Index: embed chunks, upsert dense + sparse vectors into Qdrant, aliases and rebuilds.
-
-Built by the index issue, on the catalog that ingestion fills.
+"""Index: embed chunks, upsert dense + sparse vectors into Qdrant, aliases and rebuilds,
+over the catalog that ingestion fills.
 """

@@ -113,7 +113,7 @@ class EdgeIndex:
         source: Sources = None,
         doc_id: str | None = None,
     ) -> list[SearchHit]:
-        """Dense, sparse, or both fused with RRF."""
+        """Dense, sparse, or both fused as the index was told (RRF, DBSF or a convex mix)."""
         effective = effective_mode(dense, sparse, mode)
         if effective is None:
             return []

@@ -127,7 +127,7 @@ class ServerIndex:
         source: Sources = None,
         doc_id: str | None = None,
     ) -> list[SearchHit]:
-        """Dense, sparse, or both fused with RRF."""
+        """Dense, sparse, or both fused as the index was told (RRF, DBSF or a convex mix)."""
         effective = effective_mode(dense, sparse, mode)
         if effective is None:
             return []

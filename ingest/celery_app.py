@@ -36,6 +36,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from pydantic import TypeAdapter
 
 from core.alerts import raise_alert
+from core.backoff import CONFLICT, Backoff
 from core.errors import ConcurrentUpdate
 from core.settings import Settings
 from core.telemetry import DEAD_LETTERS, TRACE_ID
@@ -187,14 +188,14 @@ class WorkerSide:
                     return answer
         except ConcurrentUpdate as exc:
             log.info("task %s: %s; again in a moment", request.id, exc)
-            raise request_task.retry(countdown=0.5) from exc
+            raise request_task.retry(countdown=CONFLICT.delay(0)) from exc
         except Exception as exc:
             if failures >= self.settings.task_retries:
                 message = f"gave up after {failures + 1} attempts: {type(exc).__name__}: {exc}"
                 return self._dead_letter(
                     request_task, task, "retries_exhausted", message, failures + 1
                 )
-            delay = min(self.settings.retry_backoff_s * 2**failures, 300.0)
+            delay = Backoff(self.settings.retry_backoff_s).delay(failures)
             log.warning("task %s failed (%s); retry in %.1f s", request.id, exc, delay)
             raise request_task.retry(
                 args=[payload, deferrals, failures + 1], exc=exc, countdown=delay

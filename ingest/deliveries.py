@@ -17,7 +17,7 @@ import redis
 
 from core.ids import document_id
 from ingest.files import printable_path
-from schemas.tasks import DeleteFile, IngestFile, Reindex, SyncIndex, Task
+from schemas.tasks import DeleteFile, IngestFile, SyncIndex, Task
 
 PREFIX = "verity"
 COUNT_TTL_S = 7 * 24 * 3600
@@ -27,7 +27,7 @@ def lock_name(task: Task) -> str:
     """What a task must hold: its document, or the whole catalog for work over many."""
     if isinstance(task, IngestFile | DeleteFile):
         return document_id(task.source, printable_path(task.rel_path))
-    if isinstance(task, SyncIndex | Reindex) and task.doc_id is not None:
+    if isinstance(task, SyncIndex) and task.doc_id is not None:
         return task.doc_id
     return "*all*"
 

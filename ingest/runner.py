@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from core.backoff import CONFLICT
 from core.errors import ConcurrentUpdate
 from schemas.tasks import Task, TaskResult
 
@@ -120,12 +121,13 @@ class InProcessRunner:
 
     def _run(self, task: Task, deferrals: int) -> None:
         result: TaskResult | None = None
-        for _attempt in range(self.max_conflicts):
+        for attempt in range(self.max_conflicts):
             try:
                 result = self._handler(task)
                 break
             except ConcurrentUpdate as exc:
                 log.info("retrying after a concurrent update: %s", exc)
+                time.sleep(CONFLICT.delay(attempt))
             except Exception as exc:  # keep the runner alive; the failure is logged and kept
                 log.exception("task %s failed unexpectedly", task)
                 result = TaskResult(task=task, failed=1, error=f"{type(exc).__name__}: {exc}")

@@ -1,4 +1,5 @@
-"""The task functions: `ingest_file`, `delete_file`, `reindex`. Every runner calls these.
+"""The task functions: `ingest_file`, `delete_file`, `sync_index`. Every runner calls these.
+An admin's reindex is forced `IngestFile`s, one per document (`ingest.jobs`).
 
 Each is idempotent: run twice, the second run changes nothing. A failure is recorded
 (`IngestFailure`) and leaves the document's current version as it was.
@@ -32,7 +33,7 @@ from ingest.files import (
 )
 from ingest.parsing import ParserPool
 from schemas import ContentWarning, ReasonCode
-from schemas.tasks import DeleteFile, IngestFile, Reindex, SyncIndex, Task, TaskResult
+from schemas.tasks import Counts, DeleteFile, IngestFile, SyncIndex, Task, TaskResult
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +103,7 @@ def _dispatch(ctx: IngestContext, task: Task) -> TaskResult:
         return result
     if isinstance(task, DeleteFile):
         return delete_file(ctx, task)
-    if isinstance(task, SyncIndex):
-        return sync_index(ctx, task)
-    return reindex(ctx, task)
+    return sync_index(ctx, task)
 
 
 def ingest_file(ctx: IngestContext, task: IngestFile, force: bool = False) -> TaskResult:
@@ -246,19 +245,6 @@ def delete_file(ctx: IngestContext, task: DeleteFile) -> TaskResult:
     return result
 
 
-def reindex(ctx: IngestContext, task: Reindex) -> TaskResult:
-    """Re-parse and re-chunk documents even if their bytes did not change; lifts quarantine."""
-    total = TaskResult(task=task)
-    for doc in ctx.catalog.documents(task.source):
-        if task.doc_id is not None and doc.doc_id != task.doc_id:
-            continue
-        if doc.current_version is None:
-            continue
-        one = ingest_file(ctx, IngestFile(source=doc.source, rel_path=doc.rel_path), force=True)
-        add_counts(total, one)
-    return total
-
-
 def sync_index(ctx: IngestContext, task: SyncIndex) -> TaskResult:
     """Make the index hold exactly the catalog's current versions (heals a lagging index)."""
     result = TaskResult(task=task)
@@ -280,14 +266,14 @@ def sync_index(ctx: IngestContext, task: SyncIndex) -> TaskResult:
     return result
 
 
-def add_counts(total: TaskResult, one: TaskResult) -> None:
+def add_counts(total: Counts, one: Counts) -> None:
     """Add one result's counters to a running total."""
     for name in COUNTERS:
         setattr(total, name, getattr(total, name) + getattr(one, name))
 
 
 #: The counters of a `TaskResult`, in the order `verity ingest --json` prints them.
-COUNTERS = tuple(name for name, field in TaskResult.model_fields.items() if field.annotation is int)
+COUNTERS = tuple(Counts.model_fields)
 
 
 def _sync_index(ctx: IngestContext, doc_id: str, result: TaskResult) -> None:

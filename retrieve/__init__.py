@@ -1,4 +1,1 @@
-"""Retrieve: hybrid query, fusion, and the snapshot of what was read.
-
-Built by the index and retrieval issue.
-"""
+"""Retrieve: hybrid query, fusion, and the snapshot of what was read."""

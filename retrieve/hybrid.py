@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense + BM25 sparse prefetch fused with RRF, filtered to current versions.
+"""Hybrid retrieval: dense + BM25 sparse prefetch, fused (RRF, DBSF or a convex mix, as the
+settings say), filtered to current versions.
 
 The catalog's current version is the truth: a hit whose version is not current (the index
 has not caught up with an edit or a deletion yet) is dropped, so a reader never sees two
@@ -12,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from catalog import Catalog
-from core.ports import SearchMode, Sources
+from core.ports import Embedder, SearchMode, Sources
 from index.active import ActiveIndex, Collection
 from schemas.index import SearchHit
 
@@ -30,6 +31,8 @@ class Retrieval:
     dropped_stale: int = 0
     latency_ms: float = 0.0
     snapshot: list[tuple[str, int]] = field(default_factory=list)
+    #: the model that embedded the query (what an excerpt's sentences are compared with)
+    embedder: Embedder | None = field(default=None, compare=False, repr=False)
 
 
 def in_stable_order(hits: list[SearchHit]) -> list[SearchHit]:
@@ -79,7 +82,17 @@ class Retriever:
             dropped_stale=len(raw) - len(fresh),
             latency_ms=(time.perf_counter() - started) * 1000,
             snapshot=sorted({(h.payload.doc_id, h.payload.version) for h in hits}),
+            embedder=collection.embedder,
         )
+
+    def active_model(self) -> tuple[Embedder, str]:
+        """The active collection's embedding model, and its id."""
+        with self.active.use() as collection:
+            return collection.embedder, collection.spec.embedding_model
+
+    def embedder(self, model_id: str) -> Embedder:
+        """The embedding model `model_id` (an audited answer's, to draw its excerpt again)."""
+        return self.active.embedders.get(model_id)
 
     def _search(
         self, query: str, k: int, mode: SearchMode, source: Sources, doc_id: str | None

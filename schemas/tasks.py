@@ -30,14 +30,6 @@ class DeleteFile(_Task):
     rel_path: str
 
 
-class Reindex(_Task):
-    """Re-read and re-chunk documents even when their bytes did not change."""
-
-    kind: Literal["reindex"] = "reindex"
-    doc_id: str | None = None
-    source: str | None = None
-
-
 class SyncIndex(_Task):
     """Bring the vector index in line with the catalog (one document, or all)."""
 
@@ -45,15 +37,14 @@ class SyncIndex(_Task):
     doc_id: str | None = None
 
 
-Task = Annotated[IngestFile | DeleteFile | Reindex | SyncIndex, Field(discriminator="kind")]
+Task = Annotated[IngestFile | DeleteFile | SyncIndex, Field(discriminator="kind")]
 
 
-class TaskResult(BaseModel):
-    """What one task did, in the counters `verity ingest --json` prints."""
+class Counts(BaseModel):
+    """What ingest work did, in the counters `verity ingest --json` prints."""
 
     model_config = ConfigDict(extra="forbid")
 
-    task: Task
     documents: int = 0
     versions_created: int = 0
     unchanged: int = 0
@@ -64,6 +55,12 @@ class TaskResult(BaseModel):
     failed: int = 0
     deferred: int = 0
     chunks_embedded: int = 0
+
+
+class TaskResult(Counts):
+    """What one task did: its counters and, when it failed or was deferred, why."""
+
+    task: Task
     error: str | None = None
 
 

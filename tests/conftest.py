@@ -20,13 +20,15 @@ os.environ.setdefault(
 )
 
 from catalog import Catalog
+from core.ports import Embedder
+from core.settings import Settings
 from index.active import Embedders
-from index.embedding import SentenceTransformerEmbedder
 from index.sparse import Bm25Encoder
 from ingest.chunking import ChunkPolicy
 from ingest.parsing import ParserPool
 from ingest.tasks import IngestContext, Limits
-from tests.helpers.models import projected_model, truncated_model
+from tests.helpers.models import DEFAULT_KEY, projected_model, truncated_model
+from verity.wiring import load_embedder
 
 PG_ADMIN_URL = os.environ.get(
     "VERITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -98,18 +100,18 @@ def parser_pool() -> Iterator[ParserPool]:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    """The real embedding model (packaged MiniLM), loaded once."""
-    return SentenceTransformerEmbedder()
+def embedder() -> Embedder:
+    """The real embedding model as the product runs it by default (packaged MiniLM on
+    onnxruntime, int8: `DEFAULT_KEY`), loaded once."""
+    return load_embedder(Settings(), DEFAULT_KEY)
 
 
 @pytest.fixture(scope="session")
-def embedders(embedder: SentenceTransformerEmbedder) -> Embedders:
-    """Embedding models by id: the packaged MiniLM (shared), any other id loaded for real."""
+def embedders(embedder: Embedder) -> Embedders:
+    """Embedding models by id: the default one (shared), any other id (and runtime: `#onnx`,
+    none for torch) loaded for real."""
     return Embedders(
-        lambda model_id: (
-            embedder if model_id == embedder.model_id else SentenceTransformerEmbedder(model_id)
-        )
+        lambda key: embedder if key == embedder.model_id else load_embedder(Settings(), key)
     )
 
 

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from core.backoff import Backoff
 from core.telemetry import ALERTS
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,6 @@ class WebhookSink:
                 log.warning("alert webhook attempt %d failed: %s", attempt + 1, exc)
             except (urllib.error.URLError, OSError) as exc:
                 log.warning("alert webhook attempt %d failed: %s", attempt + 1, exc)
-            time.sleep(self.backoff_s * 2**attempt)
+            time.sleep(Backoff(self.backoff_s).delay(attempt))
         log.error("alert not delivered after %d attempts: %s", self.attempts, alert)
         return False

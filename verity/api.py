@@ -7,7 +7,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,17 @@ Readiness = Callable[[], dict[str, Any]]
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+def _closing(service: AnswerService) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: at shutdown, the answer service's connections are released."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    return lifespan
+
+
 def create_app(
     service: AnswerService,
     readiness: Readiness,
@@ -87,6 +99,7 @@ def create_app(
         docs_url=None,  # served below from an installed package: no CDN, works offline
         redoc_url=None,
         dependencies=[Depends(single_query_values)],
+        lifespan=_closing(service),
     )
     _add_problem_handlers(app)
     app.openapi = openapi_of(app, keyed=auth is not None)  # type: ignore[method-assign]

@@ -13,12 +13,13 @@ from typing import Any
 
 from core.errors import RolloverRefused, VerityError
 from core.settings import Settings
+from core.topology import Topology
 from ingest.jobs import replay_dead_letter, start_reindex
 from ingest.reconcile import plan
 from ingest.tasks import add_counts
 from retrieve.gate import gated, load_gate
 from schemas.admin import GateReport, ReindexRequest, Role, RolloverGate
-from schemas.tasks import IngestFile, Reindex, Task, TaskResult
+from schemas.tasks import Counts, IngestFile, Task
 from verity.wiring import (
     IngestService,
     build_ingest,
@@ -57,7 +58,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def submitting_service(settings: Settings) -> IngestService:
     """The ingestion side of a command that submits tasks: with workers (VERITY_BROKER_URL)
     they do the work, so this process opens no index."""
-    return build_ingest(settings, with_index=not settings.broker_url)
+    return build_ingest(settings, with_index=Topology.of(settings).submitter_indexes)
 
 
 def ingest_tasks(service: IngestService, paths: list[Path], source: str | None) -> list[Task]:
@@ -97,7 +98,7 @@ def _source_of(service: IngestService, path: Path, source: str | None) -> tuple[
 
 def run_all(
     service: IngestService, tasks: list[Task], progress: ProgressLine | None = None
-) -> TaskResult:
+) -> Counts:
     """Submit `tasks` and wait for them (`progress`: files done so far, each second)."""
     before = len(service.runner.results())
     for task in tasks:
@@ -112,9 +113,9 @@ def run_all(
 
 def _collect(
     service: IngestService, before: int, progress: Callable[[], None] | None = None
-) -> TaskResult:
+) -> Counts:
     """Wait for the submitted tasks (reporting progress each second); their summed counts."""
-    total = TaskResult(task=Reindex())
+    total = Counts()
     runner = service.runner
     while not runner.join(timeout=1.0):
         if progress is not None:
@@ -132,11 +133,11 @@ def _task_path(task: Task) -> str:
     return getattr(task, "rel_path", None) or getattr(task, "doc_id", None) or "all"
 
 
-def summary_of(total: TaskResult) -> dict[str, int]:
+def summary_of(total: Counts) -> dict[str, int]:
     return {key: getattr(total, key) for key in SUMMARY_KEYS}
 
 
-def print_summary(total: TaskResult, as_json: bool) -> None:
+def print_summary(total: Counts, as_json: bool) -> None:
     summary = summary_of(total)
     if as_json:
         print(json.dumps(summary))
@@ -255,8 +256,7 @@ def _rebuild(
         approve = gated(gate, compared.append, lambda: _judging(len(gate.questions)))
     service = build_ingest(settings)
     try:
-        indexer = service.context.indexer
-        assert indexer is not None
+        indexer = service.indexer
         started = time.perf_counter()
         report = indexer.rebuild(
             model_id, progress=ProgressLine("rebuild", "documents"), approve=approve

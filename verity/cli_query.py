@@ -15,7 +15,7 @@ from core.errors import IndexBusy
 from core.settings import Settings
 from retrieve.evaluate import evaluate, load_questions, relative_to_corpus, to_json
 from schemas.answer import Answer, ChatRequest, SearchFilters
-from schemas.tasks import TaskResult
+from schemas.tasks import Counts
 from verity.cli_ingest import UsageError, ingest_tasks, run_all, summary_of
 from verity.cli_remote import call_service
 from verity.wiring import (
@@ -118,8 +118,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     service = build_ingest(settings)
     try:
         ingested = _ingest_for_eval(service, settings, args, source)
-        indexer = service.context.indexer
-        assert indexer is not None
+        indexer = service.indexer
         figures = evaluate(
             retriever_for(indexer), questions, source=source, user_turns=args.user_turns
         )
@@ -160,7 +159,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ingest_for_eval(
     service: IngestService, settings: Settings, args: argparse.Namespace, source: str
-) -> TaskResult:
+) -> Counts:
     """Ingest the corpus; with a previous corpus, ingest that first into a staging folder
     and then replace its content with the corpus (changed pages become new versions)."""
     if args.previous_corpus is None:

@@ -23,6 +23,7 @@ from core.errors import CatalogError, ConfigError, NoCatalog, RolloverRefused
 from core.model_ids import split_backend
 from core.ports import CollectionStore, Embedder, Fusion, TaskRunner
 from core.settings import Settings
+from core.topology import Topology
 from index.active import ActiveIndex, Embedders
 from index.edge_store import EdgeCollections
 from index.embedding import SentenceTransformerEmbedder
@@ -65,7 +66,7 @@ def open_catalog(settings: Settings, *, must_exist: bool = False) -> Catalog:
 
 def open_store(settings: Settings) -> CollectionStore:
     """The index's collections: on a Qdrant server if `qdrant_url` is set, else Qdrant Edge."""
-    if settings.qdrant_url:
+    if settings.qdrant_url:  # Topology.index == "server"
         from qdrant_client import QdrantClient
 
         from index.server import ServerCollections
@@ -95,7 +96,7 @@ def build_indexer(settings: Settings, catalog: Catalog) -> Indexer:
         bm25_avg_len=settings.bm25_avg_len,
         generation=catalog.generations.current(),
         # On a Qdrant server other processes (replicas, workers, a CLI rebuild) share the alias.
-        follow_every_s=settings.follow_interval_s if settings.qdrant_url else None,
+        follow_every_s=settings.follow_interval_s if Topology.of(settings).alias_shared else None,
     )
     indexed_with = active.current.spec.embedding_model
     if indexed_with != settings.embedding_key:
@@ -290,6 +291,7 @@ class IngestService:
 
     context: IngestContext
     runner: TaskRunner
+    topology: Topology
 
     @property
     def catalog(self) -> Catalog:
@@ -308,15 +310,20 @@ class IngestService:
             lambda source, root: plan(self.catalog, source, root),
             debounce_s=settings.debounce_s,
             reconcile_interval_s=settings.reconcile_interval_s,
-            periodic_tasks=(SyncIndex(),) if self._heals_index(settings) else (),
+            periodic_tasks=(SyncIndex(),) if self.heals_index else (),
         )
 
-    def _heals_index(self, settings: Settings) -> bool:
-        """Whether this process's periodic reconcile also syncs the whole index: when whoever
-        runs its tasks holds the index (this process, or workers writing a Qdrant server)."""
-        if settings.broker_url:
-            return workers_write_index(settings)
-        return self.context.indexer is not None
+    @property
+    def heals_index(self) -> bool:
+        """Whether this process's periodic reconcile also syncs the whole index."""
+        return self.topology.heals_index(holds_index=self.context.indexer is not None)
+
+    @property
+    def indexer(self) -> Indexer:
+        """The index this process writes; `ConfigError` for a service built without one."""
+        if self.context.indexer is None:
+            raise ConfigError("this process holds no index: build the ingest service with it")
+        return self.context.indexer
 
     def register(self, source: str, root: Path) -> None:
         """Remember a source folder."""
@@ -330,17 +337,18 @@ class IngestService:
 
 def build_ingest(settings: Settings, with_index: bool = True) -> IngestService:
     """Catalog, parser pool, indexer, task context and runner, from settings: the in-process
-    runner, or Celery workers when `broker_url` is set."""
+    runner, or Celery workers (`Topology.tasks`)."""
+    topology = Topology.of(settings)
     context = build_context(settings, with_index)
     runner: TaskRunner
-    if settings.broker_url:
+    if topology.tasks == "workers":
         from ingest.celery_app import create_app
         from ingest.celery_runner import CeleryRunner
 
         runner = CeleryRunner(create_app(settings))
     else:
         runner = InProcessRunner(lambda task: run_task(context, task), retry_delay_s=0.25)
-    return IngestService(context, runner)
+    return IngestService(context, runner, topology)
 
 
 def build_context(settings: Settings, with_index: bool = True) -> IngestContext:
@@ -364,17 +372,11 @@ def build_context(settings: Settings, with_index: bool = True) -> IngestContext:
     )
 
 
-def workers_write_index(settings: Settings) -> bool:
-    """Celery workers index what they ingest only when the index is shared (a Qdrant server);
-    the embedded index belongs to one process (`verity serve`/`up`), which follows the catalog."""
-    return settings.qdrant_url is not None
-
-
 def build_worker_app(settings: Settings) -> Celery:
     """The Celery app of a `verity worker`: each task process builds its own context."""
     from ingest.celery_app import create_app
 
-    with_index = workers_write_index(settings)
+    with_index = Topology.of(settings).workers_index
     return create_app(settings, lambda: build_context(settings, with_index))
 
 
@@ -387,9 +389,7 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
     from verity.origins import Origins
     from verity.rates import Rates
 
-    indexer = service.context.indexer
-    if indexer is None:
-        raise ConfigError("the API needs the index: build the ingest service with it")
+    indexer = service.indexer
     answers = build_answer_service(settings, indexer)
     return create_app(
         answers,

@@ -1,8 +1,12 @@
-"""The `verity` command line contract, run as a real process."""
+"""The `verity` command line contract: through its entry point in this process, and as a real
+process for the smoke tests (an ingest, a usage error, `watch` and `up` stopped by signals)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import signal
 import socket
@@ -10,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -33,6 +38,37 @@ SUMMARY = {
 
 
 def verity(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`verity ARGS` through the console script's entry point (`main`), in this process: the
+    environment a real run would get, stdout and stderr captured, the exit status returned.
+    Root logging is restored after (`main` configures it, as the real process does)."""
+    env = {"VERITY_DATA_DIR": str(tmp_path / "data"), "VERITY_SETTLE_S": "0"}
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    with (
+        mock.patch.dict(os.environ, env),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        os.environ.pop("VERITY_DATABASE_URL", None)
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            root.handlers[:] = handlers
+            root.setLevel(level)
+    run = subprocess.CompletedProcess(["verity", *args], code, out.getvalue(), err.getvalue())
+    if check:
+        assert run.returncode == 0, run.stderr
+    return run
+
+
+def verity_process(
+    tmp_path: Path, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`python -m verity ARGS` as a real process (the smoke tests: what `verity` does from a
+    shell, imports and exit status included)."""
     env = {**os.environ, "VERITY_DATA_DIR": str(tmp_path / "data"), "VERITY_SETTLE_S": "0"}
     env.pop("VERITY_DATABASE_URL", None)
     run = subprocess.run(
@@ -69,7 +105,7 @@ def folder(tmp_path: Path) -> Path:
 def test_ingest_json_summary_then_unchanged_then_edit_and_delete(
     tmp_path: Path, folder: Path
 ) -> None:
-    first = json.loads(verity(tmp_path, "ingest", str(folder), "--json").stdout)
+    first = json.loads(verity_process(tmp_path, "ingest", str(folder), "--json").stdout)
     assert set(first) == SUMMARY
     assert (first["documents"], first["versions_created"], first["failed"]) == (5, 4, 1)
     assert first["chunks_added"] >= 4
@@ -295,7 +331,7 @@ def test_a_source_name_cannot_silently_switch_folders(tmp_path: Path) -> None:
 
 
 def test_bad_usage_gets_a_clear_error_and_exit_code(tmp_path: Path) -> None:
-    missing = verity(tmp_path, "ingest", str(tmp_path / "nowhere"), check=False)
+    missing = verity_process(tmp_path, "ingest", str(tmp_path / "nowhere"), check=False)
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
     watch = verity(tmp_path, "watch", check=False)
     assert watch.returncode == 2 and "VERITY_WATCH_DIRS" in watch.stderr
@@ -533,7 +569,8 @@ def test_an_unreachable_qdrant_server_is_one_clear_line_not_a_traceback(
     catalog = Catalog(f"sqlite:///{tmp_path / 'data' / 'catalog.db'}")
     catalog.migrate()  # a catalog exists: the index is what cannot be reached
     catalog.close()
-    run = verity(tmp_path, "search", "refunds", check=False)
+    # a real process: qdrant-client's version check thread fails there, as it would in use
+    run = verity_process(tmp_path, "search", "refunds", check=False)
     assert run.returncode == 2
     assert "verity: the Qdrant server (VERITY_QDRANT_URL) cannot be reached" in run.stderr
     assert "Traceback" not in run.stderr

@@ -67,6 +67,7 @@ def answer_world(
         ctx.catalog, Retriever(ctx.catalog, active), ExtractiveGenerator(bm25), bm25
     )
     yield World(ctx, kb, service)
+    service.close()
     active.close()
 
 

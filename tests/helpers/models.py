@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from core.model_ids import model_key
 from index.embedding import DEFAULT_MODEL, model_path
 
 DIMENSION = 96
+#: The product's default embedding: the packaged MiniLM on onnxruntime, int8 weights.
+DEFAULT_KEY = model_key(DEFAULT_MODEL, "onnx-int8")
 
 
 def projected_model(folder: Path, seed: int = 7) -> Path:

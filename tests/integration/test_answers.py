@@ -14,7 +14,6 @@ from answer.perimeter import Perimeter
 from answer.service import AnswerService
 from core.ports import Embedder
 from index.active import Embedders
-from index.embedding import DEFAULT_MODEL
 from index.indexer import Indexer
 from index.sparse import Bm25Encoder
 from ingest.tasks import IngestContext, ingest_file
@@ -26,6 +25,7 @@ from tests.helpers.answers import GOOD, World, with_llm
 from tests.helpers.documents import write
 from tests.helpers.index import edge_index
 from tests.helpers.llm_double import Reply, answer, chat_double, raw
+from tests.helpers.models import DEFAULT_KEY
 
 
 def test_a_covered_question_is_answered_citing_the_current_version(world: World) -> None:
@@ -37,7 +37,7 @@ def test_a_covered_question_is_answered_citing_the_current_version(world: World)
     assert first.snippet.startswith("Refunds reach the original card within five business days.")
     assert first.url == f"/v1/documents/kb/billing.md/versions/1#chunk-{first.chunk_id}"
     assert answer.generator.startswith("extractive/") and answer.prompt_id is None
-    assert answer.embedding_model == DEFAULT_MODEL
+    assert answer.embedding_model == DEFAULT_KEY
     assert answer.index_generation == world.ctx.catalog.generations.current()
     audit = world.ctx.catalog.answers.audit(answer.answer_id)
     assert audit is not None and audit.answer == answer

@@ -234,3 +234,21 @@ def test_conversations_audit_records_and_feedback_round_trip(catalog: Catalog) -
     assert [f.helpful for f in catalog.answers.feedback("a1")] == [True]
     with pytest.raises(NotFound):
         catalog.answers.add_feedback(FeedbackRequest(answer_id="nope", helpful=True))
+
+
+def test_a_text_cached_by_another_writer_meanwhile_costs_no_other_vector(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = catalog.embeddings
+    cache.put("m", {"a": [1.0, 0.0]})
+    real_get = cache.get
+    reads = []
+
+    def first_read_misses_a(model_id: str, shas: list[str]) -> dict[str, list[float]]:
+        reads.append(shas)  # the first read ran before the other writer's commit
+        return {} if len(reads) == 1 else real_get(model_id, shas)
+
+    monkeypatch.setattr(cache, "get", first_read_misses_a)
+    cache.put("m", {"a": [1.0, 0.0], "b": [0.0, 1.0]})  # "a" collides on insert
+    monkeypatch.undo()
+    assert cache.get("m", ["a", "b"]) == {"a": [1.0, 0.0], "b": [0.0, 1.0]}

@@ -13,11 +13,11 @@ import pytest
 from index.active import Embedders
 from index.follower import IndexFollower
 from index.indexer import Indexer
-from ingest.tasks import IngestContext, ingest_file, reindex
+from ingest.tasks import IngestContext, ingest_file
 from retrieve.hybrid import Retriever
-from schemas.tasks import DeleteFile, IngestFile, Reindex
+from schemas.tasks import DeleteFile, IngestFile
 from tests.helpers.documents import write
-from tests.helpers.index import edge_index
+from tests.helpers.index import edge_index, reindexed
 
 PARAS = [
     "Refunds are paid back to the original card within five business days of approval.",
@@ -88,7 +88,7 @@ def test_unchanged_files_and_repeated_syncs_embed_nothing(indexed, kb: Path) -> 
     generation = ctx.catalog.generations.current()
     os.utime(kb / "billing.md")
     assert ingest(ctx, "billing.md").chunks_embedded == 0
-    assert reindex(ctx, Reindex(source="kb")).chunks_embedded == 0
+    assert reindexed(ctx, source="kb").chunks_embedded == 0
     change = ctx.indexer.sync_all()
     assert not change.changed
     assert ctx.catalog.generations.current() == generation

@@ -16,7 +16,6 @@ from core.ports import CollectionSpec, CollectionStore
 from core.settings import Settings
 from index.active import ActiveIndex, Collection, Embedders
 from index.edge_store import EdgeCollections
-from index.embedding import DEFAULT_MODEL
 from index.indexer import Indexer
 from index.server import ServerCollections
 from index.sparse import Bm25Encoder
@@ -25,6 +24,7 @@ from ingest.tasks import IngestContext, ingest_file
 from retrieve.hybrid import Retrieval, Retriever
 from schemas.tasks import IngestFile
 from tests.helpers.documents import write
+from tests.helpers.models import DEFAULT_KEY
 from verity.wiring import build_ingest, model_change_pending, rebuild_in_background, retriever_for
 
 DOCS = {
@@ -54,7 +54,7 @@ def world(
     active = ActiveIndex.open(
         open_store(request.param, tmp_path),
         embedders,
-        model_id=DEFAULT_MODEL,
+        model_id=DEFAULT_KEY,
         bm25_avg_len=120.0,
         generation=0,
     )
@@ -115,7 +115,7 @@ def test_a_new_model_rebuild_serves_queries_throughout_never_mixing_models_and_k
     assert errors == []
     assert report.new.embedding_model == other_model and report.new.dimension == 96
     assert report.built.embedded + report.caught_up.embedded >= len(DOCS)
-    assert {r.embedding_model for r in seen} == {DEFAULT_MODEL, other_model}
+    assert {r.embedding_model for r in seen} == {DEFAULT_KEY, other_model}
     for retrieval in seen:
         assert retrieval.hits, retrieval.query
         assert {h.payload.embedding_model for h in retrieval.hits} == {retrieval.embedding_model}
@@ -186,7 +186,7 @@ def test_after_a_restart_the_index_keeps_the_model_it_was_built_with(
     reopened = ActiveIndex.open(
         EdgeCollections(tmp_path / "index"),
         embedders,
-        model_id=DEFAULT_MODEL,
+        model_id=DEFAULT_KEY,
         bm25_avg_len=120.0,
         generation=5,
     )
@@ -246,7 +246,7 @@ def test_replicas_on_one_qdrant_server_follow_a_rebuild_made_by_another_process(
         ctx.catalog, server_process(client, embedders, 0.0)
     )  # follows before every write
     old = reader.search("refund to my card", k=3)
-    assert old.embedding_model == DEFAULT_MODEL
+    assert old.embedding_model == DEFAULT_KEY
 
     report = rebuilder.rebuild(other_model)
     assert old.collection not in {c.name for c in client.get_collections().collections}
@@ -275,7 +275,7 @@ def server_process(
     return ActiveIndex.open(
         ServerCollections(client, "verity_chunks"),
         embedders,
-        model_id=DEFAULT_MODEL,
+        model_id=DEFAULT_KEY,
         bm25_avg_len=120.0,
         generation=0,
         follow_every_s=follow_every_s,

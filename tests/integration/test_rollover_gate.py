@@ -13,7 +13,6 @@ import pytest
 from core.errors import ConfigError, RolloverRefused
 from index.active import ActiveIndex, Embedders
 from index.edge_store import EdgeCollections
-from index.embedding import DEFAULT_MODEL
 from index.indexer import Indexer
 from ingest.tasks import IngestContext, ingest_file
 from retrieve.gate import gated, load_gate
@@ -21,6 +20,7 @@ from retrieve.hybrid import Retriever
 from schemas.admin import GateQuestion, GateReport, RolloverGate
 from schemas.tasks import IngestFile
 from tests.helpers.documents import write
+from tests.helpers.models import DEFAULT_KEY
 
 # Every heading opens with the same word: a model that reads three tokens sees one text.
 DOCS = {
@@ -55,7 +55,7 @@ def world(
     active = ActiveIndex.open(
         EdgeCollections(tmp_path / "index"),
         embedders,
-        model_id=DEFAULT_MODEL,
+        model_id=DEFAULT_KEY,
         bm25_avg_len=20.0,
         generation=0,
     )
@@ -89,11 +89,11 @@ def test_a_worse_model_is_refused_and_the_live_collection_keeps_serving(
     [report] = reports
     assert not report.passed and report.verdict.startswith("refused: ")
     assert "dense nDCG@10" in report.verdict
-    assert (report.old.embedding_model, report.new.embedding_model) == (DEFAULT_MODEL, worse_model)
+    assert (report.old.embedding_model, report.new.embedding_model) == (DEFAULT_KEY, worse_model)
     assert report.old.ndcg_at_10["dense"] - report.new.ndcg_at_10["dense"] > 0.2
     assert report.questions == len(QUESTIONS)
     found = Retriever(ctx.catalog, indexer.active).search("money back refund card", k=1)
-    assert found.embedding_model == DEFAULT_MODEL and found.collection == live.name
+    assert found.embedding_model == DEFAULT_KEY and found.collection == live.name
     assert found.hits[0].payload.path == "billing.md"
 
 

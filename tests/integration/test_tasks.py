@@ -14,9 +14,9 @@ from catalog.tables import chunks
 from ingest.chunking import ChunkPolicy
 from ingest.parsing import ParserPool
 from ingest.reconcile import plan
-from ingest.tasks import IngestContext, Limits, delete_file, ingest_file, reindex, run_task
+from ingest.tasks import IngestContext, Limits, delete_file, ingest_file, run_task
 from schemas import ReasonCode
-from schemas.tasks import DeleteFile, IngestFile, Reindex
+from schemas.tasks import DeleteFile, IngestFile
 from tests.helpers.documents import (
     BILLION_LAUGHS,
     build_docx,
@@ -26,6 +26,7 @@ from tests.helpers.documents import (
     write,
     zip_bomb_docx,
 )
+from tests.helpers.index import reindexed
 
 MB = 2**20
 PARAS = [" ".join([f"Paragraph {i} explains refunds for case {i}."] * 5) for i in range(6)]
@@ -95,13 +96,13 @@ def test_delete_of_a_file_that_is_back_ingests_it_instead(ctx: IngestContext, kb
 def test_reindex_rechunks_and_only_changes_what_changed(ctx: IngestContext, kb: Path) -> None:
     write(kb / "guide.md", guide(PARAS))
     ingest(ctx, "guide.md")
-    same = reindex(ctx, Reindex(doc_id="kb/guide.md"))
+    same = reindexed(ctx, doc_id="kb/guide.md")
     assert (same.unchanged, same.versions_created) == (1, 0)
     ctx.policy = ChunkPolicy(max_words=400, min_words=300)  # a new chunking rule
-    changed = reindex(ctx, Reindex(source="kb"))
+    changed = reindexed(ctx, source="kb")
     assert changed.versions_created == 1
     assert ctx.catalog.current_version("kb/guide.md").chunk_count < 7
-    assert reindex(ctx, Reindex()).versions_created == 0
+    assert reindexed(ctx).versions_created == 0
 
 
 def good_then(ctx: IngestContext, kb: Path, name: str, bad: bytes, reason: ReasonCode) -> None:

@@ -43,7 +43,9 @@ from tests.helpers.http import cites, post_json, wait_for_answer
 from tests.helpers.index import edge_index
 from tests.helpers.workers import free_port, private_redis, start_worker, stop_worker
 
-REDIS_URL = os.environ.get("VERITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+# a database of its own per pytest-xdist process (gw0: 9, gw1: 10, ...): tests flush it
+_XDIST = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("VERITY_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{9 + _XDIST}")
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -156,10 +158,13 @@ def assert_exactly_once(world: World, doc_ids: set[str]) -> None:
     assert world.catalog.dead_letters.list() == []
 
 
+BURST = 120  # documents, each announced twice, across two workers of two threads
+
+
 def test_a_burst_of_events_indexes_each_document_exactly_once(
     world: World, tmp_path: Path, embedders: Embedders
 ) -> None:
-    paths = write_docs(world.root, "burst", 200)
+    paths = write_docs(world.root, "burst", BURST)
     workers = [world.worker(), world.worker()]
     try:
         for rel in paths + paths:  # every file announced twice, as watchdog does (create, modify)
@@ -169,10 +174,10 @@ def test_a_burst_of_events_indexes_each_document_exactly_once(
         for worker in workers:
             stop_worker(worker)
     results = world.runner.results()
-    assert len(results) == 400
-    assert sum(r.versions_created for r in results) == 200
+    assert len(results) == 2 * BURST
+    assert sum(r.versions_created for r in results) == BURST
     odd = [r for r in results if not (r.unchanged or r.versions_created)]
-    assert sum(r.unchanged for r in results) == 200, odd  # the odd ones say why
+    assert sum(r.unchanged for r in results) == BURST, odd  # the odd ones say why
     doc_ids = {f"kb/{rel}" for rel in paths}
     assert_exactly_once(world, doc_ids)
 
@@ -181,9 +186,9 @@ def test_a_burst_of_events_indexes_each_document_exactly_once(
     try:
         follower = IndexFollower(Indexer(world.catalog, active))
         first = follower.catch_up()
-        assert first.embedded + first.from_cache == 200
+        assert first.embedded + first.from_cache == BURST
         with active.use() as collection:
-            assert collection.index.count() == 200
+            assert collection.index.count() == BURST
         assert not follower.catch_up().changed  # nothing new: nothing embedded again
         write(world.root / paths[0], "# Burst document 0\n\nRewritten: the answer is now 42.")
         world.catalog.register_source("kb", world.root)
@@ -202,7 +207,7 @@ def test_a_burst_of_events_indexes_each_document_exactly_once(
 
 
 def test_a_worker_killed_mid_task_loses_nothing_and_duplicates_nothing(world: World) -> None:
-    for trial in range(3):
+    for trial in range(2):  # bench/crash_soak.py kills hundreds of times; here, twice
         paths = write_docs(world.root, f"trial{trial}", 60)
         doc_ids = {f"kb/{rel}" for rel in paths}
         worker = world.worker()

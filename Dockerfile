@@ -27,7 +27,7 @@ COPY retrieve ./retrieve
 COPY schemas ./schemas
 COPY verity ./verity
 # a regular install: prompts, migrations and the chat page are package data
-RUN pip install -c requirements.lock . \
+RUN pip install -c requirements.lock '.[pdf]' \
  && pip install --no-deps -c requirements.lock unstructured-inference
 
 RUN useradd --create-home verity && mkdir -p /data /models /docs \

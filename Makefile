@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade 'pip>=25'
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[pdf,test]'
 	$(BIN)/pip install --quiet --no-deps -c requirements.lock unstructured-inference
 	$(BIN)/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('torchvision') is not None)" \
 	  || (echo "torchvision is installed and breaks sentence-transformers: remove it" && exit 1)

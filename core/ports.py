@@ -174,3 +174,23 @@ class Condenser(Protocol):
     def condense(self, question: str, history: list[ConversationTurn]) -> str:
         """The standalone query."""
         ...
+
+
+class GenerationCounter(Protocol):
+    """The index generation: bumped by every change the index is told about."""
+
+    def current(self, name: str = ...) -> int:
+        """The generation now."""
+        ...
+
+
+class CurrentVersions(Protocol):
+    """What a reader needs of the catalog: each document's current version, and the index
+    generation it read at (the `Retriever`'s whole view of the catalog)."""
+
+    @property
+    def generations(self) -> GenerationCounter: ...
+
+    def current_versions(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        """The current version of each of `doc_ids` that has one."""
+        ...

@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from catalog import Catalog
-from core.ports import Embedder, SearchMode, Sources
+from core.ports import CurrentVersions, Embedder, SearchMode, Sources
 from index.active import ActiveIndex, Collection
 from schemas.index import SearchHit
 
@@ -45,7 +44,7 @@ def in_stable_order(hits: list[SearchHit]) -> list[SearchHit]:
 class Retriever:
     """Searches the index and keeps only hits of current document versions."""
 
-    catalog: Catalog
+    catalog: CurrentVersions
     active: ActiveIndex
     overfetch: int = 2
 

@@ -282,7 +282,9 @@ def build_retriever(settings: Settings) -> Retriever:
 def close_retriever(retriever: Retriever) -> None:
     """Release what `build_retriever` opened."""
     retriever.active.close()
-    retriever.catalog.close()
+    catalog = retriever.catalog
+    assert isinstance(catalog, Catalog)  # what `build_retriever` gave it
+    catalog.close()
 
 
 @dataclass

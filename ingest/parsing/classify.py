@@ -9,6 +9,8 @@ unstructured's full classifier: their titles do become heading paths.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from functools import cache
 from typing import Any
 
@@ -24,8 +26,12 @@ def use_cheap_classification() -> None:
         NarrativeText,
         Text,
     )
-    from unstructured.partition import pdf
     from unstructured.partition import text as text_partition
+
+    pdf: Any = None
+    with contextlib.suppress(ImportError):  # without the `pdf` extra there are no PDFs
+        # imported before the patch below, so PDFs keep the full classifier
+        pdf = importlib.import_module("unstructured.partition.pdf")
     from unstructured.partition.html import parser as html_parser
     from unstructured.partition.text_type import (
         is_bulleted_text,
@@ -53,4 +59,4 @@ def use_cheap_classification() -> None:
     html_parser.derive_element_type_from_text = element_type
     text_partition.element_from_text = element_from_text
     # PDFs keep the full classifier: their module bound the original name when imported
-    assert pdf.element_from_text is not element_from_text  # type: ignore[attr-defined]
+    assert pdf is None or pdf.element_from_text is not element_from_text

@@ -8,8 +8,10 @@ scanned), never an empty document.
 
 from __future__ import annotations
 
+import importlib
 import io
 import logging
+from functools import cache
 from typing import Any
 
 from core.errors import ParseError, RejectedFile
@@ -36,8 +38,9 @@ def warm_up() -> None:
     use_cheap_classification()
     import unstructured.partition.docx
     import unstructured.partition.html
-    import unstructured.partition.pdf
     import unstructured.partition.text  # noqa: F401
+
+    pdf_support()
 
     parse_document(WARMUP_DOCUMENT, "warmup.md", "text/markdown", 1 << 20)
     parse_document(WARMUP_DOCUMENT, "warmup.txt", "text/plain", 1 << 20)
@@ -103,6 +106,13 @@ def _partition_pdf(data: bytes, filename: str) -> list[Any]:
         pages = len(reader.pages)
     except (PyPdfError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ParseError(f"damaged PDF: {exc}", ReasonCode.PDF_CORRUPT) from exc
+    if not pdf_support():
+        raise RejectedFile(
+            "PDF support is not installed here: install Verity with its `pdf` extra "
+            "(pip install 'verity[pdf]', then unstructured-inference with --no-deps) and "
+            "reindex the document",
+            ReasonCode.UNSUPPORTED_TYPE,
+        )
     from unstructured.partition.pdf import partition_pdf
 
     elements = _guarded(
@@ -115,6 +125,16 @@ def _partition_pdf(data: bytes, filename: str) -> list[Any]:
             ReasonCode.PDF_CORRUPT if pages == 0 else ReasonCode.NO_TEXT,
         )
     return elements
+
+
+@cache
+def pdf_support() -> bool:
+    """Whether unstructured's PDF path can be imported (Verity's `pdf` extra installed)."""
+    try:
+        importlib.import_module("unstructured.partition.pdf")
+    except ImportError:
+        return False
+    return True
 
 
 def _guarded(partition: Any, filename: str) -> list[Any]:

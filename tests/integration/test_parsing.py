@@ -156,3 +156,23 @@ def test_parsing_every_format_opens_no_network_connection() -> None:
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["attempts"] == []
     assert all(count > 0 for count in report["counts"])
+
+
+def test_without_the_pdf_extra_a_pdf_is_refused_saying_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ingest.parsing.document import parse_document, pdf_support
+
+    monkeypatch.setitem(sys.modules, "unstructured.partition.pdf", None)  # not installed
+    pdf_support.cache_clear()
+    try:
+        with pytest.raises(IngestError) as refused:
+            parse_document(build_pdf([["A manual page."]]), "m.pdf", "application/pdf", 1 << 20)
+        assert refused.value.reason == ReasonCode.UNSUPPORTED_TYPE
+        assert "verity[pdf]" in str(refused.value)
+        blocks = parse_document(b"# Still fine\n\nMarkdown.", "a.md", "text/markdown", 1 << 20)
+        assert [b.text for b in blocks][-1] == "Markdown."
+    finally:
+        monkeypatch.undo()
+        pdf_support.cache_clear()
+    assert pdf_support()  # installed here: PDFs parse

@@ -26,7 +26,8 @@ def locked() -> dict[str, str]:
 def test_every_declared_requirement_admits_its_locked_version() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pins = locked()
-    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+    extras = project["optional-dependencies"]
+    requirements = project["dependencies"] + extras["pdf"] + extras["test"]
     for text in requirements:
         requirement = Requirement(text)
         version = pins.get(requirement.name.lower().replace("_", "-"))

@@ -3,12 +3,12 @@ can read the passage an answer rests on (and see whether a newer version replace
 
 from __future__ import annotations
 
-from catalog import Catalog
+from answer.records import AnswerRecords
 from core.errors import NotFound
 from schemas.answer import VersionChunk, VersionText
 
 
-def cited_version(catalog: Catalog, doc_id: str, version: int) -> VersionText:
+def cited_version(catalog: AnswerRecords, doc_id: str, version: int) -> VersionText:
     """The version's text and chunks; `NotFound` for an unknown document or version."""
     document = catalog.document(doc_id)
     found = catalog.version(doc_id, version) if document is not None else None

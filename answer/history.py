@@ -3,19 +3,21 @@ was given, for the chat page (another browser or process sees the same)."""
 
 from __future__ import annotations
 
-from catalog import Catalog
+from answer.records import AnswerRecords
 from core.errors import NotFound
 from schemas.conversations import ConversationEntry, ConversationSummary, ConversationView
 
 
 def conversations_of(
-    catalog: Catalog, owner: str | None, limit: int = 50
+    catalog: AnswerRecords, owner: str | None, limit: int = 50
 ) -> list[ConversationSummary]:
     """The conversations `owner` started, newest first."""
     return catalog.conversations.summaries(owner, limit)
 
 
-def conversation(catalog: Catalog, conversation_id: str, owner: str | None) -> ConversationView:
+def conversation(
+    catalog: AnswerRecords, conversation_id: str, owner: str | None
+) -> ConversationView:
     """One conversation, its agent turns with their answers; `NotFound` when it is unknown or
     another key's."""
     conversations = catalog.conversations

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
+from answer.records import AnswerRecords
 from answer.service import HISTORY_TURNS, AnswerService
-from catalog import Catalog
 from core.errors import NotFound
 from index.sync import chunk_payload
 from schemas.answer import Answer, AuditRecord, ConversationTurn
@@ -44,7 +44,7 @@ def replay(service: AnswerService, answer_id: str, now: bool = False) -> ReplayR
     )
 
 
-def recorded_hits(catalog: Catalog, record: AuditRecord) -> tuple[list[SearchHit], list[str]]:
+def recorded_hits(catalog: AnswerRecords, record: AuditRecord) -> tuple[list[SearchHit], list[str]]:
     """The hits the answer read, rebuilt from the catalog in their recorded order and scores;
     and the chunk versions the catalog no longer holds (`doc_id@version/chunk_id`)."""
     hits: list[SearchHit] = []
@@ -62,7 +62,9 @@ def recorded_hits(catalog: Catalog, record: AuditRecord) -> tuple[list[SearchHit
     return hits, missing
 
 
-def _version_hits(catalog: Catalog, doc_id: str, version: int, model: str) -> dict[str, SearchHit]:
+def _version_hits(
+    catalog: AnswerRecords, doc_id: str, version: int, model: str
+) -> dict[str, SearchHit]:
     document, stored = catalog.document(doc_id), catalog.version(doc_id, version)
     if document is None or stored is None:
         return {}
@@ -75,7 +77,7 @@ def _version_hits(catalog: Catalog, doc_id: str, version: int, model: str) -> di
     }
 
 
-def history_before(catalog: Catalog, record: AuditRecord) -> list[ConversationTurn]:
+def history_before(catalog: AnswerRecords, record: AuditRecord) -> list[ConversationTurn]:
     """The conversation's turns before the audited question was asked."""
     turns = catalog.conversations.turns(record.answer.conversation_id)
     at = next((n for n, t in enumerate(turns) if t.answer_id == record.answer.answer_id), None)

@@ -14,7 +14,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from catalog import Catalog
+from answer.records import AnswerRecords
 from catalog.resolutions import tell_owners
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.instructions import find_instructions
@@ -42,7 +42,7 @@ class Match:
 class ResolutionBook:
     """Finds the resolution a question asks for, if any."""
 
-    catalog: Catalog
+    catalog: AnswerRecords
     threshold: float = MATCH_AT
     _vectors: dict[tuple[str, str, str], list[list[float]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,7 +101,9 @@ def readable(citations: list[Citation], filters: SearchFilters) -> bool:
     return True
 
 
-def resolve(catalog: Catalog, request: ResolutionRequest, approved_by: str | None) -> Resolution:
+def resolve(
+    catalog: AnswerRecords, request: ResolutionRequest, approved_by: str | None
+) -> Resolution:
     """A resolution made from an audited answer (its text, or the corrected `text`), its
     citations pinned to the versions the answer cited, which must still be current."""
     record = catalog.answers.audit(request.answer_id)
@@ -118,7 +120,7 @@ def resolve(catalog: Catalog, request: ResolutionRequest, approved_by: str | Non
 
 
 def approve_again(
-    catalog: Catalog, resolution_id: str, request: ApproveRequest, approved_by: str | None
+    catalog: AnswerRecords, resolution_id: str, request: ApproveRequest, approved_by: str | None
 ) -> Resolution:
     """Approve a (stale) resolution again: each cited passage must still be in its document's
     current version (the same chunk); it is pinned there. A changed passage is a 409."""
@@ -160,14 +162,14 @@ def _cited_by(text: str, citations: list[Citation]) -> list[Citation]:
     return [c for c in citations if c.marker in markers]
 
 
-def _moved(catalog: Catalog, citations: list[Citation]) -> list[tuple[Citation, int | None]]:
+def _moved(catalog: AnswerRecords, citations: list[Citation]) -> list[tuple[Citation, int | None]]:
     """The citations whose pinned version is no longer current, each with the current one
     (None: the document was deleted)."""
     current = catalog.current_versions(sorted({c.doc_id for c in citations}))
     return [(c, current.get(c.doc_id)) for c in citations if current.get(c.doc_id) != c.version]
 
 
-def _confirm_current(catalog: Catalog, citations: list[Citation]) -> None:
+def _confirm_current(catalog: AnswerRecords, citations: list[Citation]) -> None:
     moved = _moved(catalog, citations)
     if moved:
         first = moved[0][0]

@@ -21,9 +21,9 @@ from answer.evidence import EvidenceFinder
 from answer.guard import instruction_warnings
 from answer.perimeter import Perimeter
 from answer.prompts import Prompt
+from answer.records import AnswerRecords
 from answer.resolutions import ResolutionBook
 from answer.validation import check_draft
-from catalog import Catalog
 from core.alerts import raise_alert
 from core.backoff import Backoff
 from core.errors import GeneratorUnavailable, NotFound
@@ -112,7 +112,7 @@ class _Work:
 class AnswerService:
     """Answers questions from the index, within the perimeter, and audits every answer."""
 
-    catalog: Catalog
+    catalog: AnswerRecords
     retriever: Retriever
     extractive: Generator
     sparse: SparseEncoder

@@ -24,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from answer.service import AnswerService
-from catalog import DATABASE_UNAVAILABLE, database_problem
+from catalog import DATABASE_UNAVAILABLE, Catalog, database_problem
 from core.errors import (
     CatalogError,
     Conflict,
@@ -78,13 +78,15 @@ def create_app(
     service: AnswerService,
     readiness: Readiness,
     *,
+    catalog: Catalog,
     auth: Auth | None = None,
     admin: AdminSide | None = None,
     max_request_bytes: int = 64 * 1024,
     origins: Origins | None = None,
     rates: Rates | None = None,
 ) -> FastAPI:
-    """The API over one answer service; `readiness` raises a `VerityError` when not ready.
+    """The API over one answer service and the `catalog` its records are read from;
+    `readiness` raises a `VerityError` when not ready.
 
     With `auth`, every route but health, readiness and the page needs an API key of the right
     role (`verity serve` always passes one); `admin` adds the admin and document routes. A body
@@ -143,7 +145,7 @@ def create_app(
         """Prometheus metrics of this process."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(chat_router(service, auth, trace_id_of))
+    app.include_router(chat_router(service, catalog, auth, trace_id_of))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

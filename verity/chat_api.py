@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from answer.cited import cited_version
 from answer.history import conversation, conversations_of
 from answer.service import AnswerService
+from catalog import Catalog
 from core.errors import Forbidden, NotFound
 from schemas.admin import ApiKey, Role
 from schemas.answer import (
@@ -32,10 +33,12 @@ from verity.version_page import version_page
 TraceOf = Callable[[Request], str]
 
 
-def chat_router(service: AnswerService, auth: Auth | None, trace_of: TraceOf) -> APIRouter:
-    """The `/v1` routes agents use."""
+def chat_router(
+    service: AnswerService, catalog: Catalog, auth: Auth | None, trace_of: TraceOf
+) -> APIRouter:
+    """The `/v1` routes agents use: answers from `service`, records and versions read from
+    `catalog`."""
     router = APIRouter(tags=["chat"])
-    catalog = service.catalog
 
     def caller_key(request: Request) -> ApiKey | None:
         """The key asking (None when the API runs without keys)."""

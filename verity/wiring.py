@@ -396,6 +396,7 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
     return create_app(
         answers,
         lambda: readiness(indexer),
+        catalog=indexer.catalog,
         auth=Auth(
             indexer.catalog,
             allow_local=settings.allow_local_without_key,

@@ -235,7 +235,10 @@ def app_with(served: Served, auth: Auth) -> Any:
     indexer = served.service.context.indexer
     assert indexer is not None
     return create_app(
-        build_answer_service(Settings(), indexer), lambda: readiness(indexer), auth=auth
+        build_answer_service(Settings(), indexer),
+        lambda: readiness(indexer),
+        catalog=indexer.catalog,
+        auth=auth,
     )
 
 

@@ -37,7 +37,11 @@ def indexer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexer]:
 
 @pytest.fixture(scope="module")
 def client(indexer: Indexer) -> Iterator[TestClient]:
-    app = create_app(build_answer_service(Settings(), indexer), lambda: readiness(indexer))
+    app = create_app(
+        build_answer_service(Settings(), indexer),
+        lambda: readiness(indexer),
+        catalog=indexer.catalog,
+    )
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -178,7 +182,9 @@ def test_made_up_http_methods_do_not_grow_the_metrics(client: TestClient) -> Non
 
 def test_readiness_fails_as_a_503_problem_when_the_catalog_is_down(indexer: Indexer) -> None:
     down = Indexer(Catalog("postgresql+psycopg://postgres@127.0.0.1:9/none"), indexer.active)
-    app = create_app(build_answer_service(Settings(), indexer), lambda: readiness(down))
+    app = create_app(
+        build_answer_service(Settings(), indexer), lambda: readiness(down), catalog=indexer.catalog
+    )
     with TestClient(app) as test_client:
         response = test_client.get("/readyz")
     assert response.status_code == 503 and response.headers["content-type"].startswith(PROBLEM)
@@ -195,7 +201,7 @@ class Broken:
 def test_an_unexpected_error_is_a_500_problem_without_internals(indexer: Indexer) -> None:
     service = build_answer_service(Settings(), indexer)
     service.extractive = Broken()  # type: ignore[assignment]
-    app = create_app(service, lambda: readiness(indexer))
+    app = create_app(service, lambda: readiness(indexer), catalog=indexer.catalog)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         response = test_client.post("/v1/chat", json={"question": "How long do refunds take?"})
     assert response.status_code == 500 and response.headers["content-type"].startswith(PROBLEM)

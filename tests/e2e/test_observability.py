@@ -48,20 +48,24 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     service = ingested(root, DOCS, settings)
     indexer = service.context.indexer
     assert indexer is not None
-    app = create_app(build_answer_service(settings, indexer), lambda: readiness(indexer))
+    app = create_app(
+        build_answer_service(settings, indexer), lambda: readiness(indexer), catalog=indexer.catalog
+    )
     with TestClient(app) as test_client:
         yield test_client
     service.close()
 
 
 def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus' text format (0 when absent)."""
+    """The sum of the samples of `name` with `labels` in Prometheus' text format (0 when
+    absent): other labels may split a count into several series (declines by reason)."""
+    total = 0.0
     for line in text.splitlines():
         if not line.startswith(name + "{") and not line.startswith(name + " "):
             continue
         if all(f'{key}="{value}"' in line for key, value in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def test_metrics_count_answers_stages_routes_and_ingest(client: TestClient) -> None:

@@ -125,10 +125,11 @@ def test_a_document_that_keeps_changing_ends_in_an_honest_decline(world: World) 
     assert answer.decline_reason is DeclineReason.INDEX_CHANGING
     assert answer.retrievals == 1 + service.policy.snapshot_retries
     assert answer.citations == []
-    # it gave the index time to catch up between tries: 0.2 s, then 0.4 s by default
+    # it gave the index time to catch up between tries: up to 0.2 s, then up to 0.4 s by
+    # default, each at least half that (jittered: answers caught by one edit spread out)
     policy = service.policy
     waits = sum(policy.snapshot_wait_s * 2**i for i in range(policy.snapshot_retries))
-    assert answer.latency_ms >= 1000 * waits
+    assert answer.latency_ms >= 1000 * waits / 2
 
 
 @dataclass

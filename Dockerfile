@@ -14,9 +14,12 @@ ENV PIP_NO_CACHE_DIR=1 \
     VERITY_MODEL_CACHE_DIR=/models \
     VERITY_LOG_FORMAT=json
 
-# torch first and alone, from the CPU wheel index, so nothing pulls a CUDA build
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-COPY pyproject.toml requirements.lock README.md ./
+# exactly the lock, each file checked against its hash, nothing resolved: torch is the CPU
+# wheel (PyTorch's CPU index), unstructured-inference comes without its requirements
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock \
+      --extra-index-url https://download.pytorch.org/whl/cpu
+COPY pyproject.toml README.md ./
 COPY answer ./answer
 COPY catalog ./catalog
 COPY core ./core
@@ -27,8 +30,7 @@ COPY retrieve ./retrieve
 COPY schemas ./schemas
 COPY verity ./verity
 # a regular install: prompts, migrations and the chat page are package data
-RUN pip install -c requirements.lock '.[pdf]' \
- && pip install --no-deps -c requirements.lock unstructured-inference
+RUN pip install --no-deps .
 
 RUN useradd --create-home verity && mkdir -p /data /models /docs \
  && chown verity /data /models /docs

@@ -9,15 +9,14 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# torch first and alone: the CPU wheel on disk, so nothing pulls a CUDA build.
-# unstructured-inference without its dependencies: they pull timm → torchvision, which
-# breaks sentence-transformers; the fast PDF path needs only the package itself.
-$(STAMP): pyproject.toml requirements.lock
+# Exactly the locks (scripts/lock.sh), every file checked against its hash, nothing resolved: torch is the CPU
+# wheel on disk (never a CUDA build), unstructured-inference comes without its requirements
+# (they pull timm → torchvision, which breaks sentence-transformers). Then Verity itself.
+$(STAMP): pyproject.toml requirements.lock requirements-test.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade 'pip>=25'
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[pdf,test]'
-	$(BIN)/pip install --quiet --no-deps -c requirements.lock unstructured-inference
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock -r requirements-test.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('torchvision') is not None)" \
 	  || (echo "torchvision is installed and breaks sentence-transformers: remove it" && exit 1)
 	touch $(STAMP)

@@ -1,7 +1,8 @@
-"""The lock file and pyproject agree, so a fresh install resolves."""
+"""The locks and pyproject agree, every locked file is hashed, and the wheel carries its data."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -14,27 +15,34 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def locked() -> dict[str, str]:
+LOCKS = ("requirements.lock", "requirements-test.lock")  # what Verity runs with; what tests add
+
+
+def locked(*names: str) -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
-        name, sep, version = line.strip().partition("==")
-        if sep:
-            pins[name.lower().replace("_", "-")] = version
+    for name in names or LOCKS:
+        for line in (ROOT / name).read_text().splitlines():
+            pin, sep, version = line.strip().removesuffix("\\").strip().partition("==")
+            if sep:
+                pins[pin.lower().replace("_", "-")] = version
     return pins
 
 
 def test_every_declared_requirement_admits_its_locked_version() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pins = locked()
     extras = project["optional-dependencies"]
-    requirements = project["dependencies"] + extras["pdf"] + extras["test"]
-    for text in requirements:
-        requirement = Requirement(text)
-        version = pins.get(requirement.name.lower().replace("_", "-"))
-        assert version is not None, f"{requirement.name} is not in requirements.lock"
-        assert requirement.specifier.contains(version, prereleases=True), (
-            f"{text} does not admit the locked {version}"
-        )
+    runtime = locked("requirements.lock")  # the image installs only this one
+    for requirements, pins in (
+        (project["dependencies"] + extras["pdf"], runtime),
+        (extras["test"], locked()),
+    ):
+        for text in requirements:
+            requirement = Requirement(text)
+            version = pins.get(requirement.name.lower().replace("_", "-"))
+            assert version is not None, f"{requirement.name} is not locked where it is needed"
+            assert requirement.specifier.contains(version, prereleases=True), (
+                f"{text} does not admit the locked {version}"
+            )
 
 
 def test_torch_is_locked_to_the_cpu_wheel_on_disk_and_torchvision_is_absent() -> None:
@@ -96,3 +104,13 @@ def test_a_built_wheel_carries_prompts_migrations_and_the_chat_page(tmp_path: Pa
         check=True,
     )
     assert loaded.stdout.strip() == f"{site / 'prompts'} ['answer', 'condense', 'repair'] []"
+
+
+def test_every_locked_package_is_pinned_once_with_its_hashes() -> None:
+    for name in LOCKS:
+        text = (ROOT / name).read_text()
+        entries = [e for e in re.split(r"\n(?=\S)", text) if e.strip() and not e.startswith("#")]
+        assert len(entries) == len(locked(name))
+        for entry in entries:
+            assert "==" in entry.split("\\")[0] and "--hash=sha256:" in entry, entry[:80]
+    assert not set(locked(LOCKS[0])) & set(locked(LOCKS[1])), "a package locked twice"

@@ -34,7 +34,7 @@ services:
 	bash scripts/services.sh
 
 test: install services lint
-	$(BIN)/pytest -n 2 --dist worksteal --durations=25 --cov --cov-report=term-missing:skip-covered
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=25 --cov --cov-report=term-missing:skip-covered
 
 bench: install
 	$(BIN)/python bench/bench_ingest.py --corpus corpora/django

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from catalog import Catalog
 from catalog.store import utc_now
 from core.errors import IndexBusy, RolloverRefused
 from core.ports import CollectionSpec
 from index.active import ActiveIndex, Collection, open_collection
+from index.records import IndexRecords
 from index.sparse import Bm25Encoder
 from index.sync import (
     IndexChange,
@@ -29,7 +29,7 @@ from index.sync import (
 )
 
 log = logging.getLogger(__name__)
-# Catalog timestamps come from each writer's clock: look back this far past a catch-up.
+# IndexRecords timestamps come from each writer's clock: look back this far past a catch-up.
 CLOCK_SKEW = timedelta(seconds=5)
 #: Judges a rebuilt collection against the live one before the swap: True lets it in.
 Approve = Callable[[Collection, Collection], bool]
@@ -50,7 +50,7 @@ class RebuildReport:
 class Indexer:
     """The one writer of the vector index."""
 
-    catalog: Catalog
+    catalog: IndexRecords
     active: ActiveIndex
     _writing: threading.RLock = field(default_factory=threading.RLock)
     _rebuilding: threading.Lock = field(default_factory=threading.Lock)

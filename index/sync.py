@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from catalog import Catalog
 from core.ids import sha256_hex
 from index.active import Collection
+from index.records import IndexRecords
 from index.text import indexed_text
 from schemas import Chunk
 from schemas.index import ChunkPayload, IndexPoint
@@ -52,7 +52,7 @@ def embedding_text(chunk: Chunk) -> str:
     return indexed_text(chunk)
 
 
-def sync_document(catalog: Catalog, collection: Collection, doc_id: str) -> IndexChange:
+def sync_document(catalog: IndexRecords, collection: Collection, doc_id: str) -> IndexChange:
     """Make `collection` hold exactly the current version's chunks of `doc_id`."""
     index = collection.index
     document = catalog.document(doc_id)
@@ -85,7 +85,7 @@ def sync_document(catalog: Catalog, collection: Collection, doc_id: str) -> Inde
 
 
 def sync_collection(
-    catalog: Catalog, collection: Collection, progress: Progress | None = None
+    catalog: IndexRecords, collection: Collection, progress: Progress | None = None
 ) -> IndexChange:
     """Sync every document the catalog knows (start-up, rebuild, after a crash or a wipe)."""
     total = IndexChange()
@@ -99,7 +99,7 @@ def sync_collection(
 
 
 def _points(
-    catalog: Catalog,
+    catalog: IndexRecords,
     collection: Collection,
     chunks: list[Chunk],
     payloads: dict[str, ChunkPayload],

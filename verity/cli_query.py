@@ -24,6 +24,7 @@ from verity.wiring import (
     build_indexer,
     build_ingest,
     build_retriever,
+    catalog_of,
     close_retriever,
     open_catalog,
     retriever_for,
@@ -50,7 +51,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             answer = build_answer_service(settings, indexer).ask(request)
         finally:
             indexer.active.close()
-            indexer.catalog.close()
+            catalog_of(indexer).close()
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0
@@ -130,7 +131,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         current = None
         if args.previous_corpus is not None:
             cited = [c.doc_id for a in asked for c in a.answer.citations]
-            current = indexer.catalog.current_versions(cited)
+            current = catalog_of(indexer).current_versions(cited)
     finally:
         service.close()
     summary = {**summary_of(ingested), "chunks_embedded": ingested.chunks_embedded}

@@ -13,7 +13,7 @@ from core.errors import IndexBusy
 from core.settings import Settings
 from schemas.replay import Difference, ReplayReport
 from verity.cli_remote import call_service
-from verity.wiring import build_answer_service, build_indexer, open_catalog
+from verity.wiring import build_answer_service, build_indexer, catalog_of, open_catalog
 
 
 def add_command(commands: Any) -> None:
@@ -42,7 +42,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
             report = replay(build_answer_service(settings, indexer), args.answer_id, args.now)
         finally:
             indexer.active.close()
-            indexer.catalog.close()
+            catalog_of(indexer).close()
     print(report.model_dump_json(indent=2) if args.json else describe(report))
     return 0 if report.identical else 1
 

@@ -127,6 +127,14 @@ def load_embedder(settings: Settings, key: str) -> Embedder:
     )
 
 
+def catalog_of(indexer: Indexer) -> Catalog:
+    """The catalog an indexer built here writes to (the index layer sees only its
+    `IndexRecords`; the composition root gave it the whole `Catalog`)."""
+    catalog = indexer.catalog
+    assert isinstance(catalog, Catalog), "indexers are built over a Catalog here"
+    return catalog
+
+
 def model_change_pending(settings: Settings, indexer: Indexer) -> bool:
     """True when the settings name a model the active collection was not built with."""
     return indexer.active.current.spec.embedding_model != settings.embedding_key
@@ -137,7 +145,7 @@ def rebuild_in_background(
 ) -> threading.Thread:
     """Rebuild the index for `model_id` in a thread; queries and edits go on meanwhile.
     With `job_id`, its progress and outcome are written to that admin job."""
-    jobs = indexer.catalog.jobs
+    jobs = catalog_of(indexer).jobs
 
     def progress(done: int, total: int) -> None:
         _log_progress(done, total)
@@ -201,7 +209,7 @@ def _log_progress(done: int, total: int) -> None:
 
 def retriever_for(indexer: Indexer) -> Retriever:
     """A retriever reading the same catalog and active collection the indexer writes."""
-    return Retriever(indexer.catalog, indexer.active)
+    return Retriever(catalog_of(indexer), indexer.active)
 
 
 def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
@@ -229,8 +237,9 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
             timeout_s=settings.llm_timeout_s,
             api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
         )
+    catalog = catalog_of(indexer)
     return AnswerService(
-        indexer.catalog,
+        catalog,
         retriever_for(indexer),
         ExtractiveGenerator(bm25),
         bm25,
@@ -243,7 +252,7 @@ def build_answer_service(settings: Settings, indexer: Indexer) -> AnswerService:
             window=settings.drift_window,
             threshold=settings.drift_psi_alert,
         ),
-        resolutions=ResolutionBook(indexer.catalog, threshold=settings.resolution_match_at),
+        resolutions=ResolutionBook(catalog, threshold=settings.resolution_match_at),
     )
 
 
@@ -396,14 +405,14 @@ def build_app(settings: Settings, service: IngestService) -> FastAPI:
     return create_app(
         answers,
         lambda: readiness(indexer),
-        catalog=indexer.catalog,
+        catalog=service.catalog,
         auth=Auth(
-            indexer.catalog,
+            service.catalog,
             allow_local=settings.allow_local_without_key,
             origins=Origins.from_settings(settings.allowed_hosts, settings.allowed_origins),
         ),
         admin=AdminSide(
-            catalog=indexer.catalog,
+            catalog=service.catalog,
             runner=service.runner,
             indexer=indexer,
             start_rebuild=lambda model, job: rebuild_in_background(indexer, model, job),

@@ -26,7 +26,7 @@ from schemas.tasks import IngestFile
 from tests.helpers.index import ingested
 from verity.wiring import IngestService, build_app
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 SHOTS = os.environ.get("VERITY_SCREENSHOTS")
 DOCS = {

@@ -20,7 +20,7 @@ from tests.browser.test_chat_page import Served, free_port, shot
 from tests.helpers.documents import build_pdf, write
 from tests.helpers.index import ingested
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 DOCS = {
     "billing.md": "# Billing\n\n## Refunds\n\nRefunds reach the original card within five "

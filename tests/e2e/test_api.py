@@ -18,6 +18,9 @@ from tests.helpers.index import ingested
 from verity.api import create_app
 from verity.wiring import build_answer_service, readiness
 
+#: one pytest-xdist process runs this module: its tests share a module-scoped service
+pytestmark = pytest.mark.xdist_group("api")
+
 DOCS = {
     "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n",
     "login.md": "# Sign-in\n\nAfter five failed sign-in attempts an account is locked for one "

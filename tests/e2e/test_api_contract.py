@@ -19,6 +19,9 @@ from schemas.admin import Role
 from tests.helpers.index import ingested
 from verity.wiring import build_app
 
+#: one pytest-xdist process runs this module: its tests share a module-scoped service
+pytestmark = pytest.mark.xdist_group("api_contract")
+
 DOCS = {
     "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n",
     "login.md": "# Sign-in\n\nAfter five failed sign-in attempts an account is locked.\n",

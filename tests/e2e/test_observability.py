@@ -31,6 +31,9 @@ from verity.api import create_app
 from verity.telemetry import JsonFormatter
 from verity.wiring import build_answer_service, build_ingest, readiness
 
+#: one pytest-xdist process runs this module: its tests share a module-scoped service
+pytestmark = pytest.mark.xdist_group("observability")
+
 DOCS = {
     "billing.md": "# Billing\n\nRefunds reach the original card within five business days.\n",
     "broken.pdf": "%PDF-1.4 truncated",

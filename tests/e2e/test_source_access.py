@@ -17,6 +17,9 @@ from schemas.admin import Role
 from tests.helpers.documents import write
 from verity.wiring import build_app, build_ingest
 
+#: one pytest-xdist process runs this module: its tests share a module-scoped service
+pytestmark = pytest.mark.xdist_group("source_access")
+
 SUPPORT = {
     "refunds.md": "# Refunds\n\nRefunds reach the original card within five business days.\n",
 }

@@ -157,9 +157,12 @@ class ServerIndex:
         else:
             kwargs.update(query=queries[effective], using=names[effective], query_filter=where)
         result = self.client.query_points(self.collection, **kwargs)
+        # a point being written meanwhile can come back without its payload (qdrant-client's
+        # local mode stores a point's vectors and payload in separate steps): nothing to cite
         return [
-            SearchHit(score=p.score, payload=ChunkPayload(**(p.payload or {})))
+            SearchHit(score=p.score, payload=ChunkPayload(**p.payload))
             for p in result.points
+            if p.payload
         ]
 
     @_reachable

@@ -302,3 +302,30 @@ def test_searches_run_while_the_shard_is_optimized_and_loaded_again(
     index.close()
     with pytest.raises(VectorIndexError, match="closed"):
         index.count()
+
+
+def test_a_point_caught_without_its_payload_is_skipped_not_a_crash(
+    tmp_path: Path, embedder, bm25, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # qdrant-client's local mode stores a point's vectors and payload in separate steps: a
+    # query in between (readers searching during a rebuild's catch-up) sees it without one
+    store = ServerIndex(QdrantClient(":memory:"), "chunks", embedder.dimension)
+    keys = list(TEXTS)[:2]
+    store.upsert(
+        [
+            IndexPoint(payload=payload(k), dense=v, sparse=bm25.encode_document(TEXTS[k][2]))
+            for k, v in zip(keys, embedder.embed([TEXTS[k][2] for k in keys]), strict=True)
+        ]
+    )
+    real = store.client.query_points
+
+    def one_mid_overwrite(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real(*args, **kwargs)
+        result.points[0].payload = {}
+        return result
+
+    monkeypatch.setattr(store.client, "query_points", one_mid_overwrite)
+    [dense] = embedder.embed([TEXTS[keys[0]][2]])
+    hits = store.search(dense, None, limit=2, mode="dense")
+    assert len(hits) == 1 and all(h.payload.chunk_id for h in hits)
+    store.close()

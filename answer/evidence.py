@@ -141,7 +141,7 @@ class EvidenceFinder:
         answer word for word and another passage answers nearly as well, that passage's
         (asking again, an agent wants something new)."""
         hits = retrieval.hits
-        embedder = retrieval.embedder or self.retriever.embedder(retrieval.embedding_model)
+        embedder = retrieval.embedder
         plain = ExcerptInput(question=text)
         with stage("generate", generator=self.extractive.name):
             draft = self.extractive.generate(text, hits, embedder)

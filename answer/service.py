@@ -27,7 +27,7 @@ from answer.validation import check_draft
 from core.alerts import raise_alert
 from core.backoff import Backoff
 from core.errors import GeneratorUnavailable, NotFound
-from core.ports import Condenser, Embedder, Generator, SparseEncoder
+from core.ports import Condenser, Generator, SparseEncoder
 from core.telemetry import (
     ANSWER_FAILURES,
     ANSWERS,
@@ -202,7 +202,7 @@ class AnswerService:
             return self._resolution_again(work, record.resolution_id)
         draft = None
         if hits:  # with hits, a draft was always drawn (older records: with the question)
-            embedder = self.retriever.embedder(answer.embedding_model)
+            embedder = work.retrieval.embedder
             excerpt = record.excerpt or _excerpt_of_older(record)
             draft = self.extractive.generate(excerpt.question, hits, embedder, excerpt.avoided)
             work.excerpt = excerpt
@@ -385,7 +385,7 @@ class AnswerService:
         hits, query = work.retrieval.hits, work.query
         try:
             with stage("generate", generator=self.llm.name):
-                draft = self.llm.generate(query, hits, _embedder_of(self.retriever, work.retrieval))
+                draft = self.llm.generate(query, hits, work.retrieval.embedder)
             for repairs in range(self.policy.max_repairs + 1):
                 prompt = self.prompt_of("answer" if repairs == 0 else "repair")
                 problems = self._attempt(work, self.llm, prompt, draft)
@@ -570,8 +570,3 @@ def _excerpt_of_older(record: AuditRecord) -> ExcerptInput:
     if record.turn_kind == TurnKind.FOLLOW_UP.value:
         return ExcerptInput(question=record.answer.query)
     return ExcerptInput(question=strip_switch_cue(record.question)[0])
-
-
-def _embedder_of(retriever: Retriever, retrieval: Retrieval) -> Embedder:
-    """The model the retrieval embedded its query with."""
-    return retrieval.embedder or retriever.embedder(retrieval.embedding_model)

@@ -43,8 +43,10 @@ class EmbeddingCache:
     def put(self, model_id: str, vectors: dict[str, list[float]]) -> None:
         """Store vectors (a sha already stored keeps its vector). Another writer caching some
         of the same texts meanwhile costs a retry of the rest, never the batch."""
+        if not vectors:
+            return
         for _ in range(3):
-            known = set(self.get(model_id, list(vectors))) if vectors else set()
+            known = set(self.get(model_id, list(vectors)))
             rows = [
                 {
                     "model_id": model_id,

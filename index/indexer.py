@@ -29,7 +29,7 @@ from index.sync import (
 )
 
 log = logging.getLogger(__name__)
-# IndexRecords timestamps come from each writer's clock: look back this far past a catch-up.
+# Catalog timestamps come from each writer's clock: look back this far past a catch-up.
 CLOCK_SKEW = timedelta(seconds=5)
 #: Judges a rebuilt collection against the live one before the swap: True lets it in.
 Approve = Callable[[Collection, Collection], bool]

@@ -27,11 +27,11 @@ class Retrieval:
     hits: list[SearchHit]
     embedding_model: str
     collection: str
+    #: the model that embedded the query (what an excerpt's sentences are compared with)
+    embedder: Embedder = field(compare=False, repr=False)
     dropped_stale: int = 0
     latency_ms: float = 0.0
     snapshot: list[tuple[str, int]] = field(default_factory=list)
-    #: the model that embedded the query (what an excerpt's sentences are compared with)
-    embedder: Embedder | None = field(default=None, compare=False, repr=False)
 
 
 def in_stable_order(hits: list[SearchHit]) -> list[SearchHit]:

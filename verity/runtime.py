@@ -10,8 +10,8 @@ and `worker` are each a `Runtime` with a role.
 
 `start` warms the parser (in the background), starts the watcher and the follower, and begins
 a rebuild when the settings name a model the index was not built with; `stop` undoes it in
-reverse and closes the parser process, the runner, the index and the catalog. Both are safe to
-call twice.
+reverse and closes the parser process, the runner, the index and the catalog (safe to call
+twice).
 """
 
 from __future__ import annotations

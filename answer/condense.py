@@ -6,7 +6,9 @@
 - *follow_up*: the question plainly leans on the previous turn: it opens as one ("And for a
   class-based view?", "Same thing for…", "Sorry, I meant…") or holds a pronoun nothing in the
   question could mean ("How should other models reference it?"; `answer.references`).
-  Searched with the previous turn's query before it.
+  Searched with the previous turn's query before it, and alone too (`alternative`): the two
+  searches' hits are merged, so what the question adds ("…from the command line") is found
+  as well as the topic it continues.
 - *unsure*: it shares words with the previous turn or refers back, but says enough to stand
   alone. The service searches both ways and keeps the stronger evidence.
 - *underspecified*: it leans on something never said ("Which setting controls it?" opening a
@@ -68,7 +70,9 @@ class Condensed:
     by: str = "rules"  # or "model": an LLM wrote the query (the condense prompt)
     kind: TurnKind = TurnKind.STANDALONE
     reason: str = "first question of the conversation"
-    alternative: str | None = None  # unsure: the question with the previous turn's query
+    #: unsure: the question with the previous turn's query (searched instead if stronger);
+    #: follow-up: the question alone (searched too, the hits merged)
+    alternative: str | None = None
 
 
 def condense(
@@ -92,11 +96,14 @@ def condense(
     joined = " ".join(f"{context} {question}".split()[-max_words:])
     shared = sorted(content_words(question) & content_words(context))
     refs = find_references(question)
-    if _CONTINUES.match(question):
-        return Condensed(joined, 1, False, kind=TurnKind.FOLLOW_UP, reason="opens as a follow-up")
-    if refs.unbound:
-        why = f"refers to something said before ({', '.join(refs.unbound)})"
-        return Condensed(joined, 1, False, kind=TurnKind.FOLLOW_UP, reason=why)
+    if _CONTINUES.match(question) or refs.unbound:
+        why = (
+            "opens as a follow-up"
+            if _CONTINUES.match(question)
+            else f"refers to something said before ({', '.join(refs.unbound)})"
+        )
+        why += "; searched with the previous turn and alone, the hits merged"
+        return Condensed(joined, 1, False, kind=TurnKind.FOLLOW_UP, reason=why, alternative=own)
     if shared or refs.any:
         leans = [*refs.demonstratives, *refs.soft, *(f"shares {w!r}" for w in shared)]
         why = "may lean on the previous turn: " + ", ".join(leans)

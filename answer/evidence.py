@@ -2,9 +2,10 @@
 strongly the passages back an answer, and the extractive draft that is also the default answer.
 
 An unsure turn is searched both ways (alone, and with the previous turn's query) and the
-stronger reading kept; the names the question mentions are looked up in the documents; a
-follow-up never gets the previous answer's excerpt word for word when another passage
-answers about as well.
+stronger reading kept; a follow-up is searched both ways and the hits merged; the names the
+question mentions are looked up in the documents; a question never gets an excerpt of the
+section the previous answer quoted when another passage answers about as well and holds
+more of what the question adds.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from dataclasses import dataclass, field
 from answer.condense import Condensed, TurnKind, strip_switch_cue
 from answer.names import is_mentioned, named_things
 from answer.perimeter import Perimeter
-from answer.sentences import SEE_ALSO, coverage, markers_of, without_markers, words
+from answer.sentences import SEE_ALSO, coverage, markers_of, words
 from answer.vocabulary import content_words
 from core.ports import Generator, SparseEncoder
 from core.telemetry import stage
-from retrieve.hybrid import Retrieval, Retriever
+from retrieve.hybrid import Retrieval, Retriever, merged
 from schemas.answer import AuditRecord, ChatRequest, Draft, ExcerptInput, QueryTried
 from schemas.index import SearchHit
 
@@ -35,6 +36,7 @@ class Reading:
     signals: dict[str, float]
     confidence: float
     excerpt: ExcerptInput | None = None
+    searched: list[str] = field(default_factory=list)  # the queries whose hits it read
 
 
 @dataclass
@@ -72,7 +74,7 @@ class EvidenceFinder:
         evidence = Evidence(
             best,
             history_turns=condensed.history_turns if best is readings[0] else 1,
-            retrievals=len(readings),
+            retrievals=sum(len(r.searched) for r in readings),
         )
         if len(readings) > 1:
             evidence.tried = [
@@ -89,22 +91,39 @@ class EvidenceFinder:
         self, request: ChatRequest, condensed: Condensed, query: str, previous: AuditRecord | None
     ) -> Reading:
         """One query's retrieval and the extractive generator's draft from it."""
-        filters = request.filters
-        with stage("retrieve"):
-            retrieval = self.retriever.search(
-                query, k=self.k, source=filters.searched(), doc_id=filters.doc_id
-            )
+        searched = [query]
+        if condensed.kind is TurnKind.FOLLOW_UP and condensed.alternative not in (None, query):
+            searched.append(condensed.alternative)
+        retrieval, agreement = self._search(request, searched)
         if not retrieval.hits:
-            return Reading(query, retrieval, None, {}, 0.0)
+            return Reading(query, retrieval, None, {}, 0.0, searched=searched)
         # sentences are weighed against the question itself, so an unsure turn's two readings
         # compare fairly; a plain follow-up ("and for Android?") says too little alone
         asked = strip_switch_cue(request.question)[0]
         if condensed.kind is TurnKind.FOLLOW_UP:
             asked = query
         draft, excerpt = self._fresh(request, asked, retrieval, previous)
-        signals = {**draft.signals, "agreement": self._agreement(query, retrieval)}
+        signals = {**draft.signals, "agreement": agreement}
         confidence = self.perimeter.confidence(signals)
-        return Reading(query, retrieval, draft, signals, confidence, excerpt)
+        return Reading(query, retrieval, draft, signals, confidence, excerpt, searched)
+
+    def _search(self, request: ChatRequest, queries: list[str]) -> tuple[Retrieval, float]:
+        """The hits for `queries` (two: merged) and whether dense and BM25 search agree on
+        the top hit of either."""
+        filters = request.filters
+        found: list[Retrieval] = []
+        agreement = 0.0
+        with stage("retrieve"):
+            for query in queries:
+                retrieval = self.retriever.search(
+                    query, k=self.k, source=filters.searched(), doc_id=filters.doc_id
+                )
+                if retrieval.hits:
+                    agreement = max(agreement, self._agreement(query, retrieval))
+                found.append(retrieval)
+        if len(found) == 1:
+            return found[0], agreement
+        return merged(found[0], found[1], self.k), agreement
 
     def _stronger(self, request: ChatRequest, readings: list[Reading]) -> Reading:
         """Of the question searched alone and with the previous turn: the one with the
@@ -137,17 +156,17 @@ class EvidenceFinder:
         retrieval: Retrieval,
         previous: AuditRecord | None,
     ) -> tuple[Draft, ExcerptInput]:
-        """The extractive draft and what it was drawn with; if it would repeat the previous
-        answer word for word and another passage answers nearly as well, that passage's
+        """The extractive draft and what it was drawn with; if it would quote a section the
+        previous answer quoted and another passage answers nearly as well, that passage's
         (asking again, an agent wants something new)."""
         hits = retrieval.hits
         embedder = retrieval.embedder
         plain = ExcerptInput(question=text)
         with stage("generate", generator=self.extractive.name):
             draft = self.extractive.generate(text, hits, embedder)
-            if previous is None or _quote(draft.text) != _quote(previous.answer.text):
+            avoided = _quoted(previous, hits) if previous is not None else frozenset()
+            if previous is None or not avoided & _excerpted(draft, hits):
                 return draft, plain
-            avoided = _quoted(previous)
             again = self.extractive.generate(text, hits, embedder, avoided)
         if again.status != "answered" or not again.support or not draft.support:
             return draft, plain
@@ -195,15 +214,23 @@ class EvidenceFinder:
         return 1.0 if top in {h.payload.chunk_id for h in lexical.hits} else 0.0
 
 
-def _quoted(record: AuditRecord) -> frozenset[str]:
-    """The chunks an answer quoted (its see-also passages aside)."""
-    return frozenset(c.chunk_id for c in record.answer.citations if not c.see_also)
+def _quoted(record: AuditRecord, hits: list[SearchHit]) -> frozenset[str]:
+    """The chunks of `hits` in the sections an answer quoted (its see-also passages aside):
+    a section's next chunk repeats its topic as much as the chunk quoted."""
+    sections = {
+        (c.doc_id, tuple(c.heading_path)) for c in record.answer.citations if not c.see_also
+    }
+    return frozenset(
+        h.payload.chunk_id
+        for h in hits
+        if (h.payload.doc_id, tuple(h.payload.heading_path)) in sections
+    )
 
 
-def _quote(text: str) -> str:
-    """An answer's excerpt as words: no markers, no "See also" line."""
-    body = text.split(f"\n\n{SEE_ALSO}", 1)[0]
-    return " ".join(without_markers(body).split())
+def _excerpted(draft: Draft, hits: list[SearchHit]) -> set[str]:
+    """The chunks a draft quotes (its "See also" line aside)."""
+    body = draft.text.split(f"\n\n{SEE_ALSO}", 1)[0]
+    return {hits[m - 1].payload.chunk_id for m in markers_of(body) if 1 <= m <= len(hits)}
 
 
 def _fit(reading: Reading, context: set[str]) -> float:

@@ -2,8 +2,9 @@
 
 Pure functions over a passage's units: the span opens where the best sentence's chunk opens
 (when the sentence is near) or at the sentence a leading "It…"/"However…" leans on, keeps the best
-sentence's strong neighbours, reads on to a minimum length, takes the code block, table or
-list its last sentence introduces, and never ends on an introduction with nothing after it.
+sentence's strong neighbours, reads on to a minimum length taking the code block, table or
+list each sentence it reads introduces ("…this command:"), and never ends on an introduction
+with nothing after it.
 """
 
 from __future__ import annotations
@@ -59,15 +60,14 @@ def span(
         if passage[low - 1].kind != "sentence" or _prose(passage, low - 1, high) > rules.max_words:
             break
         low -= 1
+    high = _introduced(passage, high, rules.max_words)
     while (  # an answer often follows the sentence that matches the question best
         high + 1 < len(passage)
         and _prose(passage, low, high) < rules.min_words
         and _prose(passage, low, high + 1) <= rules.max_words
-        and not passage[high].text.rstrip().endswith(":")
         and _reads_on(passage[high + 1])
     ):
-        high += 1
-    high = _introduced(passage, high, rules.max_words)
+        high = _introduced(passage, high + 1, rules.max_words)
     if high > best and _dangling(passage, high):
         high -= 1  # "…three other methods:" with nothing after it in the passage
     return low, high
@@ -93,16 +93,18 @@ def _introduced(passage: list[Unit], high: int, max_words: int) -> int:
         return high
     if passage[high + 1].kind in ("code", "table"):
         return high + 1
-    end = high
+    end, end_paragraph = high, passage[high].paragraph
     budget = max_words
     for position in range(high + 1, len(passage)):
         unit = passage[position]
-        if unit.kind != "sentence" or (position == high + 1 and not unit.bullet):
-            break
+        if unit.kind != "sentence" or (
+            not unit.bullet and (position == high + 1 or unit.paragraph != end_paragraph)
+        ):
+            break  # not a list item, nor an item's next sentence
         budget -= len(unit.text.split())
         if budget < 0 and end > high:
             break
-        end = position
+        end, end_paragraph = position, unit.paragraph
     return end
 
 

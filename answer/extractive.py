@@ -144,7 +144,7 @@ class ExtractiveGenerator:
             passage = passages[number - 1]
             sentences = [c.dense for c in ranked if c.passage == number]
             return (
-                0.05 / passage.rank
+                0.1 / passage.rank
                 + titled[number - 1]
                 + 0.5 * max(sentences, default=0.0)
                 + 0.5 * coverage(asked, words(self.sparse, passage.text))

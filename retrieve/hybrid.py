@@ -121,3 +121,33 @@ def search_collection(
     return collection.index.search(
         dense, sparse, limit=limit, mode=mode, source=source, doc_id=doc_id
     )
+
+
+def merged(first: Retrieval, second: Retrieval, k: int, offset: float = 60.0) -> Retrieval:
+    """Two retrievals of one question (two readings of it) as one: each chunk scored by its
+    reciprocal ranks in both (`1 / (offset + rank)`, reciprocal rank fusion), best `k` kept.
+    The query is the first's; the generation the older read's. Two reads of different
+    collections (the alias moved between them) do not mix: the second, newer one is kept."""
+    if first.collection != second.collection:
+        return second
+    scores: dict[str, float] = {}
+    found: dict[str, SearchHit] = {}
+    for retrieval in (first, second):
+        for rank, hit in enumerate(retrieval.hits, start=1):
+            key = hit.payload.chunk_id
+            scores[key] = scores.get(key, 0.0) + 1.0 / (offset + rank)
+            found.setdefault(key, hit)
+    hits = in_stable_order([found[c].model_copy(update={"score": s}) for c, s in scores.items()])
+    hits = hits[:k]
+    return Retrieval(
+        query=first.query,
+        mode=first.mode,
+        generation=min(first.generation, second.generation),
+        hits=hits,
+        embedding_model=first.embedding_model,
+        collection=first.collection,
+        embedder=first.embedder,
+        dropped_stale=first.dropped_stale + second.dropped_stale,
+        latency_ms=first.latency_ms + second.latency_ms,
+        snapshot=sorted({(h.payload.doc_id, h.payload.version) for h in hits}),
+    )

@@ -173,7 +173,11 @@ class Answer(BaseModel):
     generator: str
     trace_id: str
     latency_ms: float
-    retrievals: int = Field(default=1, description="more than 1: the snapshot moved, retried")
+    retrievals: int = Field(
+        default=1,
+        description="searches read: 2 for a follow-up or an unsure turn (searched with and "
+        "without the conversation); more when the snapshot moved and it was retrieved again",
+    )
     warnings: list[str] = Field(
         default_factory=list,
         description="what an agent must check before sending (a quoted passage that reads "

@@ -13,6 +13,7 @@ from answer.evaluate_sessions import markup_in
 from answer.service import AnswerService
 from index.active import Embedders
 from ingest.tasks import IngestContext
+from retrieve.hybrid import merged
 from schemas.answer import Answer, AnswerStatus, ChatRequest
 from tests.helpers.answers import answer_world
 
@@ -158,7 +159,28 @@ def test_a_follow_up_is_resolved_against_the_previous_question(service: AnswerSe
     assert "refunded as credit on their next invoice" in follow.text
     record = service.catalog.answers.audit(follow.answer_id)
     assert record is not None and (record.turn_kind, record.history_turns) == ("follow_up", 1)
-    assert record.query_reason == "opens as a follow-up"
+    assert record.query_reason == (
+        "opens as a follow-up; searched with the previous turn and alone, the hits merged"
+    )
+
+
+def test_a_follow_up_is_searched_with_the_conversation_and_alone_the_hits_merged(
+    service: AnswerService,
+) -> None:
+    first = ask(service, "How long is an account locked after failed sign-ins?")
+    question = "Then how do I create a new one from the command line?"
+    follow = ask(service, question, first.conversation_id)
+    assert follow.status is AnswerStatus.ANSWERED, follow
+    assert follow.query == f"How long is an account locked after failed sign-ins? {question}"
+    assert follow.retrievals == 2
+    record = service.catalog.answers.audit(follow.answer_id)
+    assert record is not None and record.turn_kind == "follow_up"
+    searched = [service.retriever.search(q, k=service.policy.k) for q in (follow.query, question)]
+    expected = merged(searched[0], searched[1], service.policy.k)
+    assert [r.chunk_id for r in record.retrieved] == [h.payload.chunk_id for h in expected.hits]
+    # what the question adds ("create … from the command line") is answered, not the lock again
+    assert follow.citations[0].heading_path[-1] == "Creating superusers"
+    assert "`createsuperuser`" in follow.text
 
 
 def test_an_unsure_turn_is_searched_both_ways_and_the_audit_says_which_won(
@@ -175,3 +197,56 @@ def test_an_unsure_turn_is_searched_both_ways_and_the_audit_says_which_won(
     assert sum(t.chosen for t in record.queries_tried) == 1
     assert again.query == next(t.query for t in record.queries_tried if t.chosen)
     assert again.retrievals == 2
+
+
+BACKUPS_MD = """\
+# Backups
+
+## Nightly backups
+
+Nightly backups run at two in the morning, server time, for every workspace on a paid plan.
+Each backup copies the database, the uploaded files and the audit log to a second region, so
+a whole region can fail without losing a day of work. The job takes about twenty minutes for
+an average workspace and never locks it: people can keep working while it runs. Workspaces on
+the free plan are backed up once a week, on Sunday night, with the same job. A backup that
+fails is retried twice within the hour, and the workspace owners are emailed if the third
+attempt fails as well. The status page shows the time of the last good backup of each region.
+
+Backups are kept for thirty days on paid plans and seven days on the free plan. After that
+they are deleted from both regions and cannot be recovered by anyone, support included. The
+retention period cannot be extended per workspace; enterprise contracts may set a longer one
+for all of a customer's workspaces. Backups are encrypted with the workspace's own key, which
+is rotated every ninety days; an old key is kept as long as a backup made with it exists.
+Exports that owners download themselves are not backups and are not kept by the service; they
+are deleted from the download area after a day. Owners may download as many as they wish.
+
+## Restoring a backup
+
+To get your data back, restore a backup with the `restore` command:
+
+```sh
+restore --workspace acme --date 2026-11-30
+```
+
+The restore replaces the workspace's current data; take an export first to keep today's work.
+"""
+
+
+@pytest.fixture
+def backups(
+    ctx: IngestContext, kb: Path, tmp_path: Path, embedders: Embedders
+) -> Iterator[AnswerService]:
+    for world in answer_world(ctx, kb, tmp_path, embedders, {"backups.md": BACKUPS_MD}):
+        yield world.service
+
+
+def test_a_follow_up_moves_on_from_the_section_the_last_answer_quoted(
+    backups: AnswerService,
+) -> None:
+    first = ask(backups, "When do the nightly backups run?")
+    assert first.citations[0].heading_path[-1] == "Nightly backups"
+    follow = ask(backups, "And how do I get my data back from one of those?", first.conversation_id)
+    assert follow.status is AnswerStatus.ANSWERED, follow
+    quoted = [c for c in follow.citations if not c.see_also]
+    assert {c.heading_path[-1] for c in quoted} == {"Restoring a backup"}, follow.text
+    assert "restore --workspace acme --date 2026-11-30" in follow.text

@@ -175,11 +175,12 @@ def test_a_topic_switch_is_searched_alone() -> None:
         "Sorry, I meant the admin password.",
     ],
 )
-def test_a_follow_up_is_searched_with_the_previous_query(question: str) -> None:
+def test_a_follow_up_is_searched_with_the_previous_query_and_alone(question: str) -> None:
     history = [turn(1, "user", "How do I reset my password?"), turn(2, "agent", "Open Settings.")]
     condensed = condense(question, history, previous_query="How do I reset my password?")
     assert condensed.kind is TurnKind.FOLLOW_UP
     assert condensed.query == f"How do I reset my password? {question}"
+    assert condensed.alternative == question  # its hits are merged with the query's
     assert condensed.history_turns == 1
 
 

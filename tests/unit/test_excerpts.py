@@ -83,3 +83,27 @@ def test_an_excerpt_opens_where_its_chunk_opens_when_the_best_sentence_is_near()
     units = units_of("Refunds are possible. They reach the card in five days. Credit is instant.")
     assert span(units, 1, [], SpanRules(min_words=1, max_words=60))[0] == 0
     assert span(units, 2, [], SpanRules(min_words=1, max_words=5))[0] == 2
+
+
+ASYNC_ORM = (
+    "Most queries can run asynchronously. In short:\n\n"
+    "- Every query method has an `a`-prefixed variant.\n\n"
+    "- `async for` works on every queryset.\n\n"
+    "Some model methods are asynchronous too:\n\n"
+    "```\nawait book.asave()\n```\n\n"
+    "Transactions do not work in async mode yet. Wrap such code in `sync_to_async`."
+)
+
+
+def test_a_list_ends_at_the_first_paragraph_that_is_not_an_item() -> None:
+    units = units_of(ASYNC_ORM)
+    low, high = span(units, 1, [], SpanRules(min_words=1, max_words=160, from_start=False))
+    assert [u.text for u in units[low : high + 1]][-1] == "`async for` works on every queryset."
+
+
+def test_an_excerpt_reads_on_past_a_list_taking_what_each_sentence_introduces() -> None:
+    units = units_of(ASYNC_ORM)
+    low, high = span(units, 0, [], SpanRules(min_words=40, max_words=160))
+    text = excerpt(units[low : high + 1])
+    assert "Some model methods are asynchronous too: [1]\n\n```\nawait book.asave()\n```" in text
+    assert text.endswith("Wrap such code in `sync_to_async`. [1]")

@@ -1,9 +1,13 @@
-"""Convex fusion of dense and BM25 hits: normalised, weighted, deterministic."""
+"""Convex fusion of dense and BM25 hits: normalised, weighted, deterministic; two readings of
+a question merged by reciprocal rank."""
 
 from __future__ import annotations
 
-from core.ports import Fusion
+from typing import cast
+
+from core.ports import Embedder, Fusion
 from index.fusion import convex
+from retrieve.hybrid import Retrieval, merged
 from schemas.index import ChunkPayload, SearchHit
 
 
@@ -81,3 +85,25 @@ def test_retrieval_breaks_score_ties_by_chunk_id_whatever_the_index_order() -> N
         for p in itertools.permutations(hits)
     }
     assert orders == {("b", "a", "c", "d")}
+
+
+def test_two_readings_of_a_question_merge_by_reciprocal_rank() -> None:
+    def read(hits: list[SearchHit], generation: int) -> Retrieval:
+        snapshot = [(h.payload.doc_id, 1) for h in hits]
+        embedder = cast(Embedder, object())  # never called: merging reads no vectors
+        return Retrieval("q", "hybrid", generation, hits, "m", "c", embedder, snapshot=snapshot)
+
+    joined = read([hit("topic", 0.2), hit("both", 0.1), hit("old", 0.05)], generation=7)
+    alone = read([hit("new", 0.3), hit("both", 0.2)], generation=6)
+    found = merged(joined, alone, k=3)
+    assert ids(found.hits) == ["both", "new", "topic"]  # in both first; then rank 1s
+    assert found.hits[0].score == 1 / 62 + 1 / 62
+    assert found.generation == 6 and found.query == "q"
+    assert found.snapshot == [("kb/both.md", 1), ("kb/new.md", 1), ("kb/topic.md", 1)]
+
+
+def test_reads_of_two_collections_are_not_mixed() -> None:
+    embedder = cast(Embedder, object())
+    before = Retrieval("q", "hybrid", 3, [hit("old", 0.2)], "m1", "c1", embedder)
+    after = Retrieval("q alone", "hybrid", 4, [hit("new", 0.2)], "m2", "c2", embedder)
+    assert merged(before, after, k=3) is after

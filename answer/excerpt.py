@@ -88,7 +88,8 @@ def _dangling(passage: list[Unit], high: int) -> bool:
 
 def _introduced(passage: list[Unit], high: int, max_words: int) -> int:
     """Past the span's last sentence when it introduces something ("…this command:"): the code
-    block or table after it, or the list items after it (as many as fit)."""
+    block or table after it, or the list items after it (as many as fit, and what the last
+    item taken introduces in turn)."""
     if not passage[high].text.rstrip().endswith(":") or high + 1 >= len(passage):
         return high
     if passage[high + 1].kind in ("code", "table"):
@@ -105,7 +106,7 @@ def _introduced(passage: list[Unit], high: int, max_words: int) -> int:
         if budget < 0 and end > high:
             break
         end, end_paragraph = position, unit.paragraph
-    return end
+    return _introduced(passage, end, budget) if end > high else end
 
 
 def _prose(passage: list[Unit], low: int, high: int) -> int:

@@ -107,3 +107,13 @@ def test_an_excerpt_reads_on_past_a_list_taking_what_each_sentence_introduces() 
     text = excerpt(units[low : high + 1])
     assert "Some model methods are asynchronous too: [1]\n\n```\nawait book.asave()\n```" in text
     assert text.endswith("Wrap such code in `sync_to_async`. [1]")
+
+
+def test_the_code_a_list_item_introduces_comes_with_the_list() -> None:
+    units = units_of(
+        "To use Argon2, do the following:\n\n- Install the package.\n\n"
+        "- List its hasher first. In your settings file, put:\n\n"
+        "```\nPASSWORD_HASHERS = ['Argon2PasswordHasher']\n```\n\nKeep the other entries."
+    )
+    _, high = span(units, 0, [], SpanRules(min_words=1, max_words=60, from_start=False))
+    assert units[high].kind == "code" and "Argon2PasswordHasher" in units[high].text

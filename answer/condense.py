@@ -96,10 +96,11 @@ def condense(
     joined = " ".join(f"{context} {question}".split()[-max_words:])
     shared = sorted(content_words(question) & content_words(context))
     refs = find_references(question)
-    if _CONTINUES.match(question) or refs.unbound:
+    continues = _CONTINUES.match(question)
+    if continues or refs.unbound:
         why = (
             "opens as a follow-up"
-            if _CONTINUES.match(question)
+            if continues
             else f"refers to something said before ({', '.join(refs.unbound)})"
         )
         why += "; searched with the previous turn and alone, the hits merged"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from answer.sentences import claims, marker_spans
+from answer.sentences import marker_spans, quoted_markers
 from schemas.answer import Citation, citation_url
 from schemas.index import SearchHit
 
@@ -40,7 +40,7 @@ def cite(text: str, hits: list[SearchHit]) -> Cited:
         pieces.append(text[last : found.start()] + f"[{order[int(found[1])]}]")
         last = found.end()
     renumbered = "".join([*pieces, text[last:]])
-    quoted = {m for c in claims(text) if c.kind != "see_also" for m in c.markers}
+    quoted = quoted_markers(text)
     citations = [
         _citation(new, hits[old - 1], see_also=old not in quoted) for old, new in order.items()
     ]

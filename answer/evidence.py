@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from answer.condense import Condensed, TurnKind, strip_switch_cue
 from answer.names import is_mentioned, named_things
 from answer.perimeter import Perimeter
-from answer.sentences import SEE_ALSO, coverage, markers_of, words
+from answer.sentences import coverage, markers_of, quoted_markers, words
 from answer.vocabulary import content_words
 from core.ports import Generator, SparseEncoder
 from core.telemetry import stage
@@ -164,8 +164,10 @@ class EvidenceFinder:
         plain = ExcerptInput(question=text)
         with stage("generate", generator=self.extractive.name):
             draft = self.extractive.generate(text, hits, embedder)
-            avoided = _quoted(previous, hits) if previous is not None else frozenset()
-            if previous is None or not avoided & _excerpted(draft, hits):
+            if previous is None:
+                return draft, plain
+            avoided = _quoted(previous, hits)
+            if not avoided & _excerpted(draft, hits):
                 return draft, plain
             again = self.extractive.generate(text, hits, embedder, avoided)
         if again.status != "answered" or not again.support or not draft.support:
@@ -229,8 +231,8 @@ def _quoted(record: AuditRecord, hits: list[SearchHit]) -> frozenset[str]:
 
 def _excerpted(draft: Draft, hits: list[SearchHit]) -> set[str]:
     """The chunks a draft quotes (its "See also" line aside)."""
-    body = draft.text.split(f"\n\n{SEE_ALSO}", 1)[0]
-    return {hits[m - 1].payload.chunk_id for m in markers_of(body) if 1 <= m <= len(hits)}
+    markers = quoted_markers(draft.text)
+    return {hits[m - 1].payload.chunk_id for m in markers if 1 <= m <= len(hits)}
 
 
 def _fit(reading: Reading, context: set[str]) -> float:

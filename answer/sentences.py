@@ -86,6 +86,11 @@ def claims(text: str) -> list[Claim]:
     return [c for c in found if c.text or c.kind == "see_also"]
 
 
+def quoted_markers(text: str) -> set[int]:
+    """The markers an answer quotes from: every claim's but its "See also" line's."""
+    return {m for c in claims(text) if c.kind != "see_also" for m in c.markers}
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text`, trimmed, in order (list items and paragraphs end one too)."""
     parts = (p.strip(" \t\n-*•") for p in _SENTENCE_END.split(text))
